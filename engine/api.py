@@ -1,0 +1,407 @@
+"""The engine facade: one method = one engine call = one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine as SAEngine
+
+from engine import accountability, definitions, instances, organisation, parsing, tasks
+from engine.clock import Clock
+from engine.errors import CaseError, InvalidInputError, NotFoundError, ScriptError
+from engine.runtime import Call, Runtime
+from engine.store import db, must_get
+from engine.store.models import Case, Definition, HumanTask
+from engine.views import (
+    AuditView,
+    CaseSummary,
+    DefinitionView,
+    DeploymentResult,
+    PersonView,
+    SignReplyView,
+    TaskView,
+)
+
+T = TypeVar("T")
+DEPLOYABLE_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn", ".form.json")
+
+
+class Engine:
+    """Xiaoneng's BPM engine.
+
+    Args:
+        database_url: SQLAlchemy URL; default ``XIAONENG_DATABASE_URL`` or ``sqlite:///xiaoneng.db``.
+        clock: where "now" comes from (tests pass a :class:`~engine.clock.FakeClock`).
+        create_schema: create or upgrade the schema on start (embedded mode, tests).
+        workflow_cache_size: deserialized workflows kept in memory (0 disables the cache).
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        create_schema: bool = False,
+        workflow_cache_size: int = 2000,
+        sa_engine: SAEngine | None = None,
+    ) -> None:
+        self.sa_engine = sa_engine or db.make_engine(database_url)
+        if create_schema:
+            db.upgrade_schema(self.sa_engine)
+        self.runtime = Runtime(
+            db.make_sessionmaker(self.sa_engine),
+            clock=clock,
+            workflow_cache_size=workflow_cache_size,
+        )
+
+    @property
+    def clock(self) -> Clock:
+        """The engine's clock."""
+        return self.runtime.clock
+
+    def init_db(self) -> None:
+        """Create or upgrade the database schema (idempotent)."""
+        db.upgrade_schema(self.sa_engine)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.sa_engine.dispose()
+
+    # -- organisation ----------------------------------------------------------------------
+
+    def load_organisation(
+        self, source: str | Path | Mapping[str, Any], *, replace: bool = False
+    ) -> dict[str, int]:
+        """Create or update departments, posts and people from a TOML file or a mapping."""
+        data = organisation.read_file(source) if isinstance(source, str | Path) else source
+        with self.runtime.call() as call:
+            return organisation.load(call.session, data, replace=replace)
+
+    def person(self, person_id: str) -> PersonView:
+        """A person with their groups."""
+        with self.runtime.read() as session:
+            return organisation.get_person(session, person_id)
+
+    def check_password(self, person_id: str, password: str) -> bool:
+        """True when the password is right for an active person."""
+        with self.runtime.read() as session:
+            return organisation.check_password(session, person_id, password)
+
+    def set_password(self, person_id: str, password: str) -> None:
+        """Set a person's password (stored as a salted hash)."""
+        with self.runtime.call() as call:
+            organisation.set_password(call.session, person_id, password)
+
+    # -- definitions -----------------------------------------------------------------------
+
+    def deploy(
+        self, sources: Iterable[str | Path | parsing.SourceFile], *, actor: str | None = None
+    ) -> DeploymentResult:
+        """Deploy BPMN/DMN/form files (paths, folders or SourceFiles) as one bundle."""
+        files = _collect_sources(sources)
+        with self.runtime.call() as call:
+            return definitions.deploy(call, files, actor)
+
+    def definitions(self, process_id: str | None = None) -> list[DefinitionView]:
+        """Every deployed version, newest first per process."""
+        with self.runtime.call() as call:
+            return definitions.listing(call, process_id)
+
+    def definition_xml(self, process_id: str, version: int | None = None) -> str:
+        """The BPMN XML of a version (the newest by default)."""
+        with self.runtime.call() as call:
+            return definitions.source_xml(definitions.get(call, process_id, version))
+
+    # -- cases -----------------------------------------------------------------------------
+
+    def start_case(
+        self,
+        process_id: str,
+        business_key: str,
+        *,
+        data: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+        version: int | None = None,
+        title: str | None = None,
+    ) -> CaseSummary:
+        """Start a case of the newest (or the named) version and run it to its first wait."""
+        payload = tasks._plain_data(data or {})
+        with self.runtime.call() as call:
+            definition = definitions.get(call, process_id, version)
+            case = instances.start(
+                call,
+                definition=definition,
+                business_key=business_key,
+                data=payload,
+                actor=actor,
+                title=title,
+            )
+            return self._summary(
+                call, case, definition, open_tasks=tasks.query(call, case_id=case.id)
+            )
+
+    def get_case(self, key: str | int, *, with_history: bool = True) -> CaseSummary:
+        """A case by number (or id) with its open tasks, data and history."""
+        with self.runtime.call() as call:
+            case = instances.get_case_row(call, key)
+            definition = must_get(call.session, Definition, case.definition_id)
+            co = instances.checkout(call, case)
+            data = instances.case_data(co)
+            # reading must not bump the row version: hand the workflow back untouched
+            entry = self._cache_entry(case, co)
+            call.after_commit.append(lambda: self.runtime.workflows.put(case.id, entry))
+            open_tasks = tasks.query(call, case_id=case.id)
+            history = accountability.history(call.session, case.id) if with_history else []
+            return self._summary(
+                call, case, definition, data=data, open_tasks=open_tasks, history=history
+            )
+
+    def list_cases(
+        self, *, process_id: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[CaseSummary]:
+        """Cases, newest first."""
+        with self.runtime.call() as call:
+            stmt = select(Case, Definition).join(Definition, Definition.id == Case.definition_id)
+            if process_id:
+                stmt = stmt.where(Case.process_id == process_id)
+            if status:
+                stmt = stmt.where(Case.status == status)
+            rows = call.session.execute(stmt.order_by(Case.id.desc()).limit(limit)).all()
+            return [self._summary(call, c, d) for c, d in rows]
+
+    def terminate_case(
+        self, key: str | int, *, actor: str | None = None, reason: str | None = None
+    ) -> CaseSummary:
+        """Cancel a running case and its open tasks."""
+
+        def act(call: Call) -> CaseSummary:
+            case = instances.get_case_row(call, key)
+            instances.terminate(call, case, actor, reason)
+            return self._summary(call, case)
+
+        return self._case_call(key, act)
+
+    def fire_due_timers(self, *, limit: int = 100) -> int:
+        """Fire every timer that is due now; return how many fired (single-process mode)."""
+        with self.runtime.call() as call:
+            case_ids = instances.due_timer_cases(call, limit)
+        fired = 0
+        for case_id in case_ids:
+
+            def act(call: Call, case_id: int = case_id) -> int:
+                return instances.fire_timers(call, instances.get_case_row(call, case_id))
+
+            fired += self._case_call(case_id, act)
+        return fired
+
+    def history(self, key: str | int) -> list[AuditView]:
+        """The audit trail of a case."""
+        with self.runtime.call() as call:
+            return accountability.history(call.session, instances.get_case_row(call, key).id)
+
+    def sign_replies(self, key: str | int, element_id: str | None = None) -> list[SignReplyView]:
+        """Every signer reply kept for the case."""
+        with self.runtime.call() as call:
+            case = instances.get_case_row(call, key)
+            return tasks.sign_replies(call, case.id, element_id)
+
+    # -- human tasks -----------------------------------------------------------------------
+
+    def inbox(self, person: str) -> list[TaskView]:
+        """Open tasks the person holds or may claim, most urgent first."""
+        with self.runtime.call() as call:
+            groups = organisation.groups_of(call.session, person)
+            return tasks.inbox(call, person, groups)
+
+    def tasks(
+        self,
+        *,
+        user: str | None = None,
+        group: str | None = None,
+        case: str | int | None = None,
+        state: str | None = "open",
+        limit: int = 200,
+    ) -> list[TaskView]:
+        """Tasks filtered by user (holder or candidate), group, case and state."""
+        with self.runtime.call() as call:
+            case_id = instances.get_case_row(call, case).id if case is not None else None
+            return tasks.query(
+                call, user=user, group=group, case_id=case_id, state=state, limit=limit
+            )
+
+    def done(self, person: str) -> list[TaskView]:
+        """Tasks the person completed, newest first (已办)."""
+        with self.runtime.call() as call:
+            return tasks.done_by(call, person)
+
+    def get_task(self, task_id: str) -> TaskView:
+        """A task with its form fields and (while open) its current data."""
+        with self.runtime.call() as call:
+            row = tasks.get_row(call, task_id)
+            case = must_get(call.session, Case, row.case_id)
+            definition = must_get(call.session, Definition, case.definition_id)
+            loaded = definitions.load(call, definition)
+            data: dict[str, Any] = dict(row.submitted or {})
+            if row.state == tasks.OPEN and case.status == instances.RUNNING:
+                co = instances.checkout(call, case)
+                data = instances.task_data(co, task_id)
+                entry = self._cache_entry(case, co)
+                call.after_commit.append(lambda: self.runtime.workflows.put(case.id, entry))
+            return tasks.view(row, case, form=loaded.form_for(row.element_id), data=data)
+
+    def claim(self, task_id: str, *, actor: str) -> TaskView:
+        """Claim an open task (only a candidate may)."""
+        return self._task_call(task_id, lambda call: tasks.claim(call, task_id, actor))
+
+    def unclaim(self, task_id: str, *, actor: str) -> TaskView:
+        """Give a claimed task back to the candidates."""
+        return self._task_call(task_id, lambda call: tasks.unclaim(call, task_id, actor))
+
+    def complete(
+        self,
+        task_id: str,
+        *,
+        actor: str,
+        data: Mapping[str, Any] | None = None,
+        opinion: str | None = None,
+        expected_version: int | None = None,
+    ) -> TaskView:
+        """Complete a task with form data and an opinion (审批意见); only the holder may."""
+        return self._task_call(
+            task_id,
+            lambda call: tasks.complete(call, task_id, actor, data, opinion, expected_version),
+        )
+
+    def transfer(self, task_id: str, *, actor: str, to: str, reason: str | None = None) -> TaskView:
+        """转办: move the task to another person for good."""
+        return self._task_call(
+            task_id, lambda call: tasks.transfer(call, task_id, actor, to, reason)
+        )
+
+    def delegate(self, task_id: str, *, actor: str, to: str, reason: str | None = None) -> TaskView:
+        """委派: lend the task to another person; it returns when they resolve it."""
+        return self._task_call(
+            task_id, lambda call: tasks.delegate(call, task_id, actor, to, reason)
+        )
+
+    def resolve(
+        self,
+        task_id: str,
+        *,
+        actor: str,
+        opinion: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> TaskView:
+        """The delegate's answer: the task goes back to its owner."""
+        return self._task_call(
+            task_id, lambda call: tasks.resolve(call, task_id, actor, opinion, data)
+        )
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _task_call(self, task_id: str, act: Callable[[Call], HumanTask]) -> TaskView:
+        def run(call: Call) -> TaskView:
+            row = act(call)
+            call.session.flush()
+            case = must_get(call.session, Case, row.case_id)
+            return tasks.view(row, case, next_tasks=tasks.open_ids(call, case.id))
+
+        return self._case_call(("task", task_id), run)
+
+    def _case_call(self, case_key: str | int | tuple[str, str], act: Callable[[Call], T]) -> T:
+        """Run ``act`` in one transaction; record a failed engine step after rollback."""
+        try:
+            with self.runtime.call() as call:
+                return act(call)
+        except (ScriptError, CaseError) as exc:
+            self._record_error(case_key, exc)
+            raise
+
+    def _record_error(
+        self, case_key: str | int | tuple[str, str], exc: ScriptError | CaseError
+    ) -> None:
+        with self.runtime.call() as call:
+            if isinstance(case_key, tuple):  # ("task", task id)
+                row = call.session.get(HumanTask, case_key[1])
+                if row is None:
+                    return
+                case_key = row.case_id
+            try:
+                case = instances.get_case_row(call, case_key)
+            except NotFoundError:
+                return
+            accountability.record(
+                call.session,
+                at=call.now,
+                action="error",
+                actor=None,
+                case_id=case.id,
+                element_id=exc.element_id,
+                detail=instances.error_to_dict(exc),
+            )
+
+    def _cache_entry(self, case: Case, co: instances.Checkout) -> Any:
+        from engine.runtime import CachedWorkflow
+
+        snapshot = co.snapshot
+        if snapshot is None:
+            snapshot = self.runtime.codec.encode(co.workflow, None).snapshot
+        return CachedWorkflow(row_version=case.row_version, workflow=co.workflow, snapshot=snapshot)
+
+    def _summary(
+        self,
+        call: Call,
+        case: Case,
+        definition: Definition | None = None,
+        *,
+        data: dict[str, Any] | None = None,
+        open_tasks: Sequence[TaskView] = (),
+        history: Sequence[AuditView] = (),
+    ) -> CaseSummary:
+        definition = definition or must_get(call.session, Definition, case.definition_id)
+        call.session.flush()
+        return CaseSummary(
+            id=case.id,
+            business_key=case.business_key,
+            process_id=case.process_id,
+            definition_id=case.definition_id,
+            definition_version=definition.version,
+            status=case.status,
+            title=case.title,
+            started_by=case.started_by,
+            started_at=case.started_at,
+            updated_at=case.updated_at,
+            ended_at=case.ended_at,
+            row_version=case.row_version,
+            data=data or {},
+            open_tasks=tuple(open_tasks),
+            history=tuple(history),
+            error=case.error,
+        )
+
+
+def _collect_sources(items: Iterable[str | Path | parsing.SourceFile]) -> list[parsing.SourceFile]:
+    files: list[parsing.SourceFile] = []
+    for item in items:
+        if isinstance(item, parsing.SourceFile):
+            files.append(item)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            paths = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.name.endswith(DEPLOYABLE_SUFFIXES)
+            )
+        elif path.is_file():
+            paths = [path]
+        else:
+            raise InvalidInputError(f"no such file or folder: {path}")
+        for p in paths:
+            if p.stat().st_size > parsing.MAX_FILE_BYTES:
+                raise InvalidInputError(f"{p.name}: larger than {parsing.MAX_FILE_BYTES} bytes")
+            files.append(parsing.SourceFile(p.name, p.read_bytes()))
+    if not files:
+        raise InvalidInputError("nothing to deploy: no .bpmn, .dmn or .form.json files given")
+    return files

@@ -1,0 +1,310 @@
+"""The ``xiaoneng`` command line.
+
+Every command reads the database from ``XIAONENG_DATABASE_URL`` (default: the SQLite
+file ``xiaoneng.db`` in the working directory) and prints readable text, or JSON with
+``--json``. Errors print one line to stderr and exit with status 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.api import Engine
+from engine.errors import InvalidInputError, XiaonengError
+from engine.store.db import database_url
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_ORGANISATION = REPO_ROOT / "demo" / "organisation.toml"
+PROCESS_LIBRARY = REPO_ROOT / "bpmn"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xiaoneng",
+        description="Xiaoneng (效能): BPM engine for government approvals. The database is "
+        "XIAONENG_DATABASE_URL (default: sqlite:///xiaoneng.db in the working directory).",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("init-db", help="create or upgrade the database schema")
+
+    p = sub.add_parser(
+        "demo",
+        help="set up a demo database: schema, demo organisation, "
+        "the shipped process library and a sample case",
+    )
+    p.add_argument("--key", default="DEMO-0001", help="case number of the sample case")
+
+    p = sub.add_parser("org", help="organisation: load a TOML file or show a person")
+    org = p.add_subparsers(dest="org_command", required=True, metavar="ORG_COMMAND")
+    q = org.add_parser("load", help="create or update departments, posts and people")
+    q.add_argument("file", help="organisation TOML file (see docs/organisation.md)")
+    q.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace each listed person's posts, roles and memberships",
+    )
+    q = org.add_parser("person", help="show a person and their groups")
+    q.add_argument("person_id")
+
+    p = sub.add_parser("deploy", help="deploy BPMN/DMN/form files or folders as one bundle")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--as", dest="actor", help="who deploys (recorded in the audit trail)")
+
+    p = sub.add_parser("definitions", help="list deployed process versions")
+    p.add_argument("process_id", nargs="?")
+
+    p = sub.add_parser("start", help="start a case")
+    p.add_argument("process_id")
+    p.add_argument("--key", required=True, help="the case number (business key), unique")
+    p.add_argument("--data", default="{}", help="initial case data as a JSON object")
+    p.add_argument("--as", dest="actor", help="who starts the case")
+    p.add_argument("--version", type=int, help="definition version (default: newest)")
+    p.add_argument("--title", help="case title")
+
+    p = sub.add_parser("tasks", help="list tasks (open by default)")
+    p.add_argument("--user", help="tasks the user holds or may claim")
+    p.add_argument("--group", help="tasks offered to a group, e.g. role:section-chief")
+    p.add_argument("--case", help="tasks of one case (case number)")
+    p.add_argument("--state", default="open", choices=["open", "completed", "cancelled", "all"])
+
+    p = sub.add_parser("inbox", help="a person's inbox: held and claimable tasks by urgency")
+    p.add_argument("person_id")
+
+    for name, helptext in (
+        ("claim", "claim a task (candidates only)"),
+        ("unclaim", "give a claimed task back to its candidates"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("task_id")
+        p.add_argument("--as", dest="actor", required=True)
+
+    p = sub.add_parser("complete", help="complete a task you hold")
+    p.add_argument("task_id")
+    p.add_argument("--as", dest="actor", required=True)
+    p.add_argument("--data", default="{}", help="form data as a JSON object")
+    p.add_argument("--opinion", help="approval opinion (审批意见)")
+
+    for name, helptext in (
+        ("transfer", "转办: move a task you hold to someone else for good"),
+        ("delegate", "委派: lend a task you hold; it comes back when resolved"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("task_id")
+        p.add_argument("--as", dest="actor", required=True)
+        p.add_argument("--to", required=True, help="the person who receives the task")
+        p.add_argument("--reason")
+
+    p = sub.add_parser("resolve", help="answer a task delegated to you; it returns to its owner")
+    p.add_argument("task_id")
+    p.add_argument("--as", dest="actor", required=True)
+    p.add_argument("--opinion")
+    p.add_argument("--data", default="{}", help="data for the owner as a JSON object")
+
+    p = sub.add_parser("case", help="show a case: status, open tasks, history")
+    p.add_argument("key", help="case number")
+
+    p = sub.add_parser("terminate", help="terminate a running case")
+    p.add_argument("key", help="case number")
+    p.add_argument("--as", dest="actor")
+    p.add_argument("--reason")
+
+    sub.add_parser("fire-timers", help="fire every timer that is due now (once)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``xiaoneng`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        result = _run(args)
+    except XiaonengError as exc:
+        if args.json:
+            print(json.dumps(exc.to_dict(), ensure_ascii=False), file=sys.stderr)
+        else:
+            print(f"error: {exc.message}", file=sys.stderr)
+            for problem in getattr(exc, "problems", []) or []:
+                print(f"  - {problem}", file=sys.stderr)
+        return 1
+    _print(result, as_json=args.json)
+    return 0
+
+
+def _json_arg(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{what} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"{what} must be a JSON object")
+    return value
+
+
+def _run(args: argparse.Namespace) -> Any:
+    command = args.command
+    needs_schema = command in ("init-db", "demo")
+    engine = Engine(create_schema=needs_schema)
+    if command == "init-db":
+        return {"database": _redacted(database_url()), "schema": "up to date"}
+    if command == "demo":
+        return _demo(engine, args.key)
+    if command == "org":
+        if args.org_command == "load":
+            return engine.load_organisation(args.file, replace=args.replace)
+        return engine.person(args.person_id)
+    if command == "deploy":
+        return engine.deploy(args.paths, actor=args.actor)
+    if command == "definitions":
+        return engine.definitions(args.process_id)
+    if command == "start":
+        return engine.start_case(
+            args.process_id,
+            args.key,
+            data=_json_arg(args.data, "--data"),
+            actor=args.actor,
+            version=args.version,
+            title=args.title,
+        )
+    if command == "tasks":
+        return engine.tasks(
+            user=args.user,
+            group=args.group,
+            case=args.case,
+            state=None if args.state == "all" else args.state,
+        )
+    if command == "inbox":
+        return engine.inbox(args.person_id)
+    if command == "claim":
+        return engine.claim(args.task_id, actor=args.actor)
+    if command == "unclaim":
+        return engine.unclaim(args.task_id, actor=args.actor)
+    if command == "complete":
+        return engine.complete(
+            args.task_id,
+            actor=args.actor,
+            data=_json_arg(args.data, "--data"),
+            opinion=args.opinion,
+        )
+    if command == "transfer":
+        return engine.transfer(args.task_id, actor=args.actor, to=args.to, reason=args.reason)
+    if command == "delegate":
+        return engine.delegate(args.task_id, actor=args.actor, to=args.to, reason=args.reason)
+    if command == "resolve":
+        return engine.resolve(
+            args.task_id,
+            actor=args.actor,
+            opinion=args.opinion,
+            data=_json_arg(args.data, "--data"),
+        )
+    if command == "case":
+        return engine.get_case(args.key)
+    if command == "terminate":
+        return engine.terminate_case(args.key, actor=args.actor, reason=args.reason)
+    if command == "fire-timers":
+        return {"fired": engine.fire_due_timers()}
+    raise AssertionError(command)
+
+
+def _demo(engine: Engine, key: str) -> dict[str, Any]:
+    org = engine.load_organisation(DEMO_ORGANISATION)
+    deployed = engine.deploy([PROCESS_LIBRARY], actor="admin")
+    case = None
+    if not any(c.business_key == key for c in engine.list_cases(limit=1000)):
+        case = engine.start_case(
+            "general_permit",
+            key,
+            actor="window01",
+            data={"applicant": "某某建设有限公司", "item": "建筑工程施工许可"},
+            title="建筑工程施工许可（示例）",
+        )
+    return {
+        "database": _redacted(database_url()),
+        "organisation": org,
+        "processes": [f"{d.process_id} v{d.version}" for d in deployed.definitions],
+        "sample_case": case.business_key if case else f"{key} (already there)",
+        "try": [
+            "xiaoneng inbox window01",
+            f"xiaoneng case {key}",
+        ],
+    }
+
+
+def _redacted(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _print(result: Any, *, as_json: bool) -> None:
+    plain = _to_plain(result)
+    if as_json:
+        print(json.dumps(plain, ensure_ascii=False, indent=2))
+        return
+    _print_text(plain)
+
+
+def _to_plain(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, list | tuple):
+        return [_to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    return value
+
+
+def _print_text(value: Any, indent: int = 0) -> None:
+    pad = "  " * indent
+    if isinstance(value, list):
+        if not value:
+            print(f"{pad}(none)")
+        for item in value:
+            if isinstance(item, dict):
+                print(pad + _one_line(item))
+            else:
+                print(f"{pad}- {item}")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, list | dict) and item:
+                print(f"{pad}{key}:")
+                _print_text(item, indent + 1)
+            else:
+                print(f"{pad}{key}: {item if item not in (None, [], {}) else '-'}")
+        return
+    print(f"{pad}{value}")
+
+
+def _one_line(item: dict[str, Any]) -> str:
+    if "action" in item and "at" in item:  # audit line
+        parts = [
+            item["at"],
+            item["action"],
+            item.get("actor") or "engine",
+            item.get("element_id") or "",
+            item.get("opinion") or "",
+        ]
+        return "  ".join(str(p) for p in parts if p)
+    if "element_id" in item and "state" in item:  # task
+        who = item.get("assignee") or ",".join(item.get("candidate_groups") or []) or "-"
+        return (
+            f"{item['id']}  {item['business_key']}  {item['element_id']} "
+            f"({item.get('name') or ''})  {item['state']}  {who}"
+        )
+    if "process_id" in item and "version" in item:  # definition
+        return (
+            f"{item['process_id']} v{item['version']}  {item.get('name') or ''}  "
+            f"{item['deployed_at']}"
+        )
+    return ", ".join(f"{k}={v}" for k, v in item.items() if not isinstance(v, list | dict))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

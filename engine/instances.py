@@ -1,0 +1,331 @@
+"""Cases (process instances): the only holder of SpiffWorkflow workflow objects.
+
+One engine call loads a case (from the workflow cache when the row version matches,
+else from the database), acts on its workflow, runs engine steps and saves: the head
+state, a history segment of newly finished tasks, the open human-task rows and the
+timer rows — all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import TaskState
+from sqlalchemy import delete, select
+
+from engine import accountability, definitions, scripting, tasks
+from engine.errors import CaseError, ConflictError, NotFoundError, ScriptError, XiaonengError
+from engine.runtime import CachedWorkflow, Call
+from engine.store import must_get
+from engine.store.models import Case, CaseHistory, Definition, Timer
+from engine.store.serializer import Snapshot
+
+log = logging.getLogger(__name__)
+
+RUNNING = "running"
+COMPLETED = "completed"
+TERMINATED = "terminated"
+SUSPENDED = "suspended"
+CASE_STATES = (RUNNING, COMPLETED, TERMINATED, SUSPENDED)
+
+
+@dataclass
+class Checkout:
+    """A case's workflow, loaded for one call."""
+
+    case: Case
+    workflow: BpmnWorkflow
+    snapshot: Snapshot | None
+    loaded: definitions.LoadedDefinition
+
+
+def get_case_row(call: Call, key: str | int, *, for_update: bool = False) -> Case:
+    """Return the case by business key (str) or id (int), or raise NotFoundError."""
+    stmt = select(Case)
+    stmt = (
+        stmt.where(Case.id == key) if isinstance(key, int) else stmt.where(Case.business_key == key)
+    )
+    if for_update and call.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    case = call.session.scalars(stmt).first()
+    if case is None:
+        raise NotFoundError("case", key)
+    return case
+
+
+def start(
+    call: Call,
+    *,
+    definition: Definition,
+    business_key: str,
+    data: dict[str, Any],
+    actor: str | None,
+    title: str | None = None,
+) -> Case:
+    """Create a case on ``definition``, run it to its first wait state and save it."""
+    if not business_key or len(business_key) > 100:
+        raise XiaonengError("business key (case number) must be 1-100 characters")
+    exists = call.session.scalar(select(Case.id).where(Case.business_key == business_key))
+    if exists is not None:
+        raise ConflictError(f"case number already exists: {business_key}")
+    loaded = definitions.load(call, definition)
+    workflow = BpmnWorkflow(
+        loaded.spec, loaded.subprocess_specs, script_engine=loaded.script_engine
+    )
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    case = Case(
+        business_key=business_key,
+        definition_id=definition.id,
+        process_id=definition.process_id,
+        status=RUNNING,
+        title=title,
+        started_by=actor,
+        started_at=call.now,
+        updated_at=call.now,
+        state="{}",
+    )
+    call.session.add(case)
+    call.session.flush()  # assigns case.id
+    checkout = Checkout(case=case, workflow=workflow, snapshot=None, loaded=loaded)
+    run_engine(call, checkout)
+    accountability.record(
+        call.session,
+        at=call.now,
+        action="start",
+        actor=actor,
+        case_id=case.id,
+        detail={"process_id": definition.process_id, "version": definition.version},
+    )
+    save(call, checkout)
+    return case
+
+
+def checkout(call: Call, case: Case) -> Checkout:
+    """Load the workflow of ``case`` (cache first) for this call."""
+    definition = must_get(call.session, Definition, case.definition_id)
+    loaded = definitions.load(call, definition)
+    cached = call.runtime.workflows.take(case.id, case.row_version)
+    if cached is not None:
+        return Checkout(
+            case=case, workflow=cached.workflow, snapshot=cached.snapshot, loaded=loaded
+        )
+    history = call.session.scalars(
+        select(CaseHistory.tasks).where(CaseHistory.case_id == case.id).order_by(CaseHistory.seq)
+    ).all()
+    workflow, snapshot = call.runtime.codec.decode(
+        case.state, history, loaded.spec, loaded.subprocess_specs, loaded.script_engine
+    )
+    return Checkout(case=case, workflow=workflow, snapshot=snapshot, loaded=loaded)
+
+
+def run_engine(call: Call, co: Checkout) -> None:
+    """Run engine steps; turn library and diagram errors into engine errors."""
+    try:
+        co.workflow.do_engine_steps()
+    except XiaonengError:
+        raise
+    except SpiffWorkflowException as exc:
+        raise _case_error(exc) from exc
+    except Exception as exc:  # a diagram expression raised: report it with its element
+        script_error = scripting.script_error_from(exc)
+        if script_error is not None:
+            raise script_error from exc
+        raise CaseError(f"engine step failed: {exc}") from exc
+
+
+def _case_error(exc: SpiffWorkflowException) -> XiaonengError:
+    script_error = scripting.script_error_from(exc)
+    if script_error is not None:
+        return script_error
+    task = getattr(exc, "task", None)
+    element = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+    return CaseError(f"engine step failed: {exc}", element_id=element)
+
+
+def save(call: Call, co: Checkout) -> None:
+    """Write the case state, human tasks and timers; cache the workflow after commit."""
+    case, workflow = co.case, co.workflow
+    encoded = call.runtime.codec.encode(workflow, co.snapshot)
+    if encoded.rewrite_history and co.snapshot is not None:
+        call.session.execute(delete(CaseHistory).where(CaseHistory.case_id == case.id))
+    if encoded.new_history is not None:
+        call.session.add(
+            CaseHistory(case_id=case.id, seq=encoded.snapshot.segments, tasks=encoded.new_history)
+        )
+    case.state = encoded.head
+    case.history_segments = encoded.snapshot.segments
+    case.updated_at = call.now
+    if workflow.completed and case.status == RUNNING:
+        case.status = COMPLETED
+        case.ended_at = call.now
+    tasks.sync(call, co)
+    sync_timers(call, co)
+    call.session.flush()  # bumps row_version, or raises StaleDataError on a lost race
+    entry = CachedWorkflow(
+        row_version=case.row_version, workflow=workflow, snapshot=encoded.snapshot
+    )
+    case_id = case.id
+    call.after_commit.append(lambda: call.runtime.workflows.put(case_id, entry))
+
+
+def find_task(co: Checkout, task_id: str) -> Any:
+    """Return the workflow task ``task_id`` of the checked-out case."""
+    try:
+        uuid = UUID(task_id)
+    except ValueError as exc:
+        raise NotFoundError("task", task_id) from exc
+    task = co.workflow.get_task_from_id(uuid)
+    if task is None:
+        raise NotFoundError("task", task_id)
+    return task
+
+
+def task_data(co: Checkout, task_id: str) -> dict[str, Any]:
+    """A copy of a task's data (what its form shows)."""
+    return dict(find_task(co, task_id).data)
+
+
+def case_data(co: Checkout) -> dict[str, Any]:
+    """The data of the case as of its newest finished task (or the workflow data)."""
+    last = co.workflow.last_task
+    data = dict(last.data) if last is not None else {}
+    data.update(co.workflow.data)
+    return data
+
+
+# -- timers --------------------------------------------------------------------------------
+
+
+def _timer_kind(event_definition: TimerEventDefinition) -> str:
+    if isinstance(event_definition, CycleTimerEventDefinition):
+        return "cycle"
+    if isinstance(event_definition, DurationTimerEventDefinition):
+        return "duration"
+    return "date"
+
+
+def sync_timers(call: Call, co: Checkout) -> None:
+    """Mirror the workflow's waiting timer events into ``timers`` rows."""
+    waiting: dict[str, tuple[str, str, datetime]] = {}
+    for task in co.workflow.get_tasks(state=TaskState.WAITING):
+        event_definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(event_definition, TimerEventDefinition):
+            continue
+        due = _timer_due(task, event_definition)
+        if due is not None:
+            waiting[str(task.id)] = (
+                task.task_spec.bpmn_id or task.task_spec.name,
+                _timer_kind(event_definition),
+                due,
+            )
+    rows = {
+        t.id: t
+        for t in call.session.scalars(
+            select(Timer).where(Timer.case_id == co.case.id, Timer.state == "pending")
+        )
+    }
+    for timer_id, (element_id, kind, due) in waiting.items():
+        row = rows.pop(timer_id, None)
+        if row is None:
+            call.session.add(
+                Timer(
+                    id=timer_id,
+                    case_id=co.case.id,
+                    element_id=element_id,
+                    kind=kind,
+                    due_at=due,
+                    state="pending",
+                    created_at=call.now,
+                )
+            )
+        elif row.due_at != due:
+            row.due_at = due  # a cycle timer re-armed, or a moved deadline
+    for row in rows.values():
+        row.state = "fired" if row.due_at <= call.now else "cancelled"
+        row.fired_at = call.now if row.state == "fired" else None
+
+
+def _timer_due(task: Any, event_definition: TimerEventDefinition) -> datetime | None:
+    value = event_definition.details(task).value
+    if value is None:
+        return None
+    due = value if isinstance(value, datetime) else TimerEventDefinition.get_datetime(value)
+    if due.tzinfo is None:  # SpiffWorkflow reads a naive timeDate as UTC-less; we store UTC
+        due = due.replace(tzinfo=UTC)
+    return due.astimezone(UTC)
+
+
+def due_timer_cases(call: Call, limit: int = 100) -> list[int]:
+    """Ids of cases that have timers due now, earliest first."""
+    rows = call.session.execute(
+        select(Timer.case_id, Timer.due_at)
+        .where(Timer.state == "pending", Timer.due_at <= call.now)
+        .order_by(Timer.due_at)
+        .limit(limit)
+    ).all()
+    seen: dict[int, None] = {}
+    for case_id, _due in rows:
+        seen.setdefault(case_id, None)
+    return list(seen)
+
+
+def fire_timers(call: Call, case: Case) -> int:
+    """Let due timers of ``case`` fire and run the case on; return how many fired."""
+    if case.status != RUNNING:
+        return 0
+    co = checkout(call, case)
+    before = {str(t.id) for t in co.workflow.get_tasks(state=TaskState.WAITING)}
+    co.workflow.refresh_timers()
+    run_engine(call, co)
+    after = {str(t.id) for t in co.workflow.get_tasks(state=TaskState.WAITING)}
+    fired = 0
+    for timer in call.session.scalars(
+        select(Timer).where(
+            Timer.case_id == case.id, Timer.state == "pending", Timer.due_at <= call.now
+        )
+    ):
+        if timer.id not in after or timer.id in before:
+            fired += 1
+            accountability.record(
+                call.session,
+                at=call.now,
+                action="timer",
+                actor=None,
+                case_id=case.id,
+                task_id=timer.id,
+                element_id=timer.element_id,
+                detail={"due_at": timer.due_at.isoformat(), "kind": timer.kind},
+            )
+    save(call, co)
+    return fired
+
+
+def terminate(call: Call, case: Case, actor: str | None, reason: str | None) -> None:
+    """Cancel the case's workflow and close its open tasks."""
+    if case.status in (COMPLETED, TERMINATED):
+        raise ConflictError(f"case {case.business_key} is already {case.status}")
+    co = checkout(call, case)
+    co.workflow.cancel()
+    case.status = TERMINATED
+    case.ended_at = call.now
+    accountability.record(
+        call.session, at=call.now, action="terminate", actor=actor, case_id=case.id, opinion=reason
+    )
+    save(call, co)
+
+
+def error_to_dict(exc: ScriptError | CaseError) -> dict[str, Any]:
+    """Details of a failed engine step for the audit trail."""
+    return {"error": exc.message, "element_id": exc.element_id}

@@ -1,0 +1,217 @@
+"""Organisation: departments, posts, people, roles — what assignment and permissions use.
+
+A person's **groups** are what BPMN candidate groups and lanes name:
+
+* ``dept:<department id>`` for each department of their posts and memberships,
+* ``post:<post id>`` for each post they hold,
+* ``role:<role>`` for each role (``role:section-chief``, ``role:admin`` …).
+
+The organisation file (TOML) is documented in ``docs/organisation.md``; the demo
+organisation ships as ``demo/organisation.toml``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.errors import InvalidInputError, NotFoundError
+from engine.store import must_get
+from engine.store.models import (
+    Department,
+    DepartmentMember,
+    Person,
+    PersonRole,
+    Post,
+    PostHolder,
+)
+from engine.views import PersonView
+
+
+def groups_of(session: Session, person_id: str) -> frozenset[str]:
+    """Return every group the person belongs to (see the module docstring)."""
+    groups: set[str] = set()
+    posts = session.execute(
+        select(Post.id, Post.department_id)
+        .join(PostHolder, PostHolder.post_id == Post.id)
+        .where(PostHolder.person_id == person_id)
+    ).all()
+    for post_id, dept_id in posts:
+        groups.add(f"post:{post_id}")
+        groups.add(f"dept:{dept_id}")
+    for dept_id in session.scalars(
+        select(DepartmentMember.department_id).where(DepartmentMember.person_id == person_id)
+    ):
+        groups.add(f"dept:{dept_id}")
+    for role in session.scalars(select(PersonRole.role).where(PersonRole.person_id == person_id)):
+        groups.add(f"role:{role}")
+    return frozenset(groups)
+
+
+def get_person(session: Session, person_id: str) -> PersonView:
+    """Return a person with their groups, or raise NotFoundError."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFoundError("person", person_id)
+    return PersonView(
+        id=person.id,
+        name=person.name,
+        active=person.active,
+        groups=tuple(sorted(groups_of(session, person_id))),
+    )
+
+
+def require_person(session: Session, person_id: str) -> Person:
+    """Return the active person ``person_id`` or raise NotFoundError."""
+    person = session.get(Person, person_id)
+    if person is None or not person.active:
+        raise NotFoundError("person", person_id)
+    return person
+
+
+def check_password(session: Session, person_id: str, password: str) -> bool:
+    """True when ``password`` matches the person's stored hash."""
+    person = session.get(Person, person_id)
+    if person is None or not person.active or not person.password_hash:
+        return False
+    return check_password_hash(person.password_hash, password)
+
+
+def set_password(session: Session, person_id: str, password: str) -> None:
+    """Store a salted hash of ``password`` for the person."""
+    person = require_person(session, person_id)
+    person.password_hash = generate_password_hash(password)
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """Read an organisation TOML file."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInputError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def load(session: Session, data: Mapping[str, Any], *, replace: bool = False) -> dict[str, int]:
+    """Create or update the organisation from a parsed organisation file.
+
+    Args:
+        session: the caller's session (the caller commits).
+        data: ``{"departments": [...], "posts": [...], "people": [...]}``.
+        replace: drop each listed person's posts, roles and memberships before
+            setting those in the file (otherwise they are added).
+
+    Returns:
+        counts of departments, posts and people written.
+    """
+    departments = _records(data, "departments", ("id", "name"))
+    posts = _records(data, "posts", ("id", "name", "department"))
+    people = _records(data, "people", ("id", "name"))
+    dept_ids = {d["id"] for d in departments} | set(session.scalars(select(Department.id)))
+    post_ids = {p["id"] for p in posts} | set(session.scalars(select(Post.id)))
+    problems = []
+    for d in departments:
+        if d.get("parent") and d["parent"] not in dept_ids:
+            problems.append(f"department {d['id']}: unknown parent {d['parent']!r}")
+    for p in posts:
+        if p["department"] not in dept_ids:
+            problems.append(f"post {p['id']}: unknown department {p['department']!r}")
+        if p.get("backup") and p["backup"] not in post_ids:
+            problems.append(f"post {p['id']}: unknown backup post {p['backup']!r}")
+    for person in people:
+        for post in person.get("posts", []):
+            if post not in post_ids:
+                problems.append(f"person {person['id']}: unknown post {post!r}")
+        for dept in person.get("departments", []):
+            if dept not in dept_ids:
+                problems.append(f"person {person['id']}: unknown department {dept!r}")
+    if problems:
+        raise InvalidInputError("organisation file is invalid: " + "; ".join(problems))
+
+    # parents first, so that the foreign key holds on PostgreSQL
+    for d in _parents_first(departments):
+        row = session.get(Department, d["id"]) or Department(id=d["id"])
+        row.name = d["name"]
+        row.parent_id = d.get("parent")
+        row.kind = d.get("kind", "department")
+        row.phone = d.get("phone")
+        session.add(row)
+    session.flush()
+    for p in posts:
+        row_p = session.get(Post, p["id"]) or Post(id=p["id"])
+        row_p.name = p["name"]
+        row_p.department_id = p["department"]
+        session.add(row_p)
+    session.flush()
+    for p in posts:  # backups after every post exists
+        post_row = must_get(session, Post, p["id"])
+        post_row.backup_post_id = p.get("backup")
+    for person in people:
+        row_person = session.get(Person, person["id"]) or Person(id=person["id"])
+        row_person.name = person["name"]
+        row_person.active = bool(person.get("active", True))
+        row_person.email = person.get("email")
+        row_person.phone = person.get("phone")
+        if person.get("password"):
+            row_person.password_hash = generate_password_hash(person["password"])
+        session.add(row_person)
+        session.flush()
+        if replace:
+            for table in (PostHolder, PersonRole, DepartmentMember):
+                session.execute(delete(table).where(table.person_id == person["id"]))
+        _ensure(session, PostHolder, person["id"], "post_id", person.get("posts", []))
+        _ensure(session, PersonRole, person["id"], "role", person.get("roles", []))
+        _ensure(
+            session, DepartmentMember, person["id"], "department_id", person.get("departments", [])
+        )
+    session.flush()
+    return {"departments": len(departments), "posts": len(posts), "people": len(people)}
+
+
+def _ensure(
+    session: Session, table: Any, person_id: str, column: str, values: Iterable[str]
+) -> None:
+    for value in values:
+        key = {"person_id": person_id, column: value}
+        if session.get(table, key) is None:
+            session.add(table(**key))
+
+
+def _records(data: Mapping[str, Any], key: str, required: tuple[str, ...]) -> list[dict[str, Any]]:
+    items = data.get(key, [])
+    if not isinstance(items, list):
+        raise InvalidInputError(f"organisation file: '{key}' must be a list")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidInputError(f"organisation file: {key}[{i}] must be a table")
+        missing = [f for f in required if not item.get(f)]
+        if missing:
+            raise InvalidInputError(f"organisation file: {key}[{i}] lacks {', '.join(missing)}")
+    return items
+
+
+def _parents_first(departments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id = {d["id"]: d for d in departments}
+    ordered: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def visit(d: dict[str, Any], trail: tuple[str, ...]) -> None:
+        if d["id"] in seen:
+            return
+        if d["id"] in trail:
+            raise InvalidInputError(f"organisation file: department cycle through {d['id']}")
+        parent = by_id.get(d.get("parent") or "")
+        if parent is not None:
+            visit(parent, (*trail, d["id"]))
+        seen.add(d["id"])
+        ordered.append(d)
+
+    for d in departments:
+        visit(d, ())
+    return ordered

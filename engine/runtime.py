@@ -1,0 +1,150 @@
+"""Process-wide state of an engine and the transaction of one engine call.
+
+A :class:`Runtime` holds what lives longer than a call: the session factory, the
+clock, parsed definitions and deserialized workflows (both caches are only
+optimisations: dropping them changes nothing but speed). A :class:`Call` is one engine
+call: one session, one transaction, one "now", and work to do after commit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.clock import Clock, SystemClock
+from engine.errors import ConflictError
+from engine.store.serializer import Snapshot, StateCodec
+
+
+@dataclass
+class CachedWorkflow:
+    """A deserialized workflow and what the database holds of it at ``row_version``."""
+
+    row_version: int
+    workflow: Any
+    snapshot: Snapshot
+
+
+class WorkflowCache:
+    """An LRU of deserialized workflows keyed by case id, valid for one row version.
+
+    Workflows are mutable and not thread-safe, so the cache hands an entry out at most
+    once (:meth:`take` removes it); the call that took it puts the new state back only
+    after its transaction committed. A failed call never returns its workflow.
+    """
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[int, CachedWorkflow] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def take(self, case_id: int, row_version: int) -> CachedWorkflow | None:
+        """Remove and return the entry for ``case_id`` if it is at ``row_version``."""
+        with self._lock:
+            entry = self._items.pop(case_id, None)
+            if entry is not None and entry.row_version == row_version:
+                self.hits += 1
+                return entry
+            self.misses += 1
+            return None
+
+    def put(self, case_id: int, entry: CachedWorkflow) -> None:
+        """Store the state committed at ``entry.row_version``."""
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            self._items[case_id] = entry
+            self._items.move_to_end(case_id)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def discard(self, case_id: int) -> None:
+        """Forget the case (e.g. after an administrative change)."""
+        with self._lock:
+            self._items.pop(case_id, None)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._items.clear()
+
+
+@dataclass
+class Call:
+    """One engine call: its session (inside a transaction), its moment and its actor."""
+
+    session: Session
+    runtime: Runtime
+    now: datetime
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+
+class Runtime:
+    """Long-lived parts of an engine: sessions, clock, caches, codec."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Clock | None = None,
+        workflow_cache_size: int = 2000,
+    ) -> None:
+        self.sessions = sessions
+        self.clock: Clock = clock or SystemClock()
+        self.codec = StateCodec()
+        self.workflows = WorkflowCache(workflow_cache_size)
+        self.definitions: dict[int, Any] = {}
+        self.definitions_lock = threading.Lock()
+
+    @contextmanager
+    def call(self) -> Iterator[Call]:
+        """Run one engine call in one transaction; map lost races to ConflictError."""
+        session = self.sessions()
+        call = Call(session=session, runtime=self, now=self.clock.now())
+        try:
+            with session.begin():
+                yield call
+        except StaleDataError as exc:
+            raise ConflictError(
+                "the case or task was changed by someone else at the same time; reload and retry"
+            ) from exc
+        except IntegrityError as exc:
+            raise ConflictError(f"conflicting write: {exc.orig}") from exc
+        except OperationalError as exc:
+            if _is_lock_conflict(exc):
+                raise ConflictError("the database is busy with a conflicting change") from exc
+            raise
+        finally:
+            session.close()
+        for action in call.after_commit:
+            action()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session (still one transaction, rolled back at the end)."""
+        session = self.sessions()
+        try:
+            # a deferred BEGIN on SQLite: readers do not queue behind writers (WAL)
+            session.connection(execution_options={"xiaoneng_readonly": True})
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+
+def _is_lock_conflict(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return (
+        "database is locked" in text or "could not serialize" in text or "deadlock detected" in text
+    )

@@ -1,0 +1,290 @@
+"""SQLAlchemy 2.0 tables of the engine.
+
+The schema is created by Alembic migrations (``engine/store/migrations``); these classes
+are the single description of it. All datetimes are stored as timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no offset itself)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every engine table."""
+
+    type_annotation_map = {  # noqa: RUF012
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+# --- organisation -------------------------------------------------------------------------
+
+
+class Department(Base):
+    """A department (部门/科室) of an organ; ``parent_id`` builds the hierarchy."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("departments.id"), default=None)
+    kind: Mapped[str] = mapped_column(String(32), default="department")
+    phone: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class Post(Base):
+    """A post (岗位) in a department; ``backup_post_id`` is its B post (AB岗)."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    backup_post_id: Mapped[str | None] = mapped_column(ForeignKey("posts.id"), default=None)
+
+
+class Person(Base):
+    """A person who can log in and hold tasks (officer, head, supervisor, applicant …)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the login name
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(String(200), default=None)
+    phone: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class PostHolder(Base):
+    """Who holds which post."""
+
+    __tablename__ = "post_holders"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+
+
+class PersonRole(Base):
+    """A role of a person (``window-officer``, ``department-head``, ``admin`` …)."""
+
+    __tablename__ = "person_roles"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class DepartmentMember(Base):
+    """Membership of a person in a department (besides the departments of their posts)."""
+
+    __tablename__ = "department_members"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+
+
+# --- definitions --------------------------------------------------------------------------
+
+
+class Definition(Base):
+    """One version of one process, with the source files it was parsed from."""
+
+    __tablename__ = "definitions"
+    __table_args__ = (UniqueConstraint("process_id", "version", name="uq_definition_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(400), default=None)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_file: Mapped[str] = mapped_column(String(400))
+    # [{"name": "general_permit.bpmn", "content": "<xml…>"}, …]: every file the spec needs
+    sources: Mapped[list[Any]] = mapped_column(JSON)
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+# --- cases --------------------------------------------------------------------------------
+
+
+class Case(Base):
+    """A process instance (办件). ``state`` holds the workflow minus its finished tasks."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    business_key: Mapped[str] = mapped_column(String(100), unique=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    title: Mapped[str | None] = mapped_column(String(400), default=None)
+    started_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    state: Mapped[str] = mapped_column(Text)
+    history_segments: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
+
+
+class CaseHistory(Base):
+    """Finished workflow tasks of a case, appended in segments (never rewritten per step)."""
+
+    __tablename__ = "case_history"
+    __table_args__ = (Index("ix_case_history_case_seq", "case_id", "seq", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    tasks: Mapped[str] = mapped_column(Text)
+
+
+class HumanTask(Base):
+    """A human task of a case, open or done (the inbox reads these rows)."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_human_tasks_case_state", "case_id", "state"),
+        Index("ix_human_tasks_assignee_state", "assignee", "state"),
+        Index("ix_human_tasks_completed_by", "completed_by"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's UUID
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(400), default=None)
+    lane: Mapped[str | None] = mapped_column(String(200), default=None)
+    form_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    priority: Mapped[int | None] = mapped_column(Integer, default=None)
+    # open | completed | cancelled
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    assignee: Mapped[str | None] = mapped_column(String(64), default=None)
+    owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    # None | pending | resolved (委派)
+    delegation: Mapped[str | None] = mapped_column(String(20), default=None)
+    candidate_users: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    candidate_groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    multi_instance_of: Mapped[str | None] = mapped_column(String(36), default=None)
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    opinion: Mapped[str | None] = mapped_column(Text, default=None)
+    submitted: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
+
+
+class TaskCandidate(Base):
+    """One candidate (person or group) of an open human task, for indexed inbox queries."""
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_value", "kind", "value"),)
+
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # user | group
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class SignReply(Base):
+    """One signer's reply in a multi-instance signing (会签/或签/票签), kept for good."""
+
+    __tablename__ = "sign_replies"
+    __table_args__ = (Index("ix_sign_replies_case_element", "case_id", "element_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    element_id: Mapped[str] = mapped_column(String(200))
+    multi_instance_id: Mapped[str] = mapped_column(String(36))
+    task_id: Mapped[str] = mapped_column(String(36))
+    signer: Mapped[str] = mapped_column(String(64))
+    approve: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    opinion: Mapped[str | None] = mapped_column(Text, default=None)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One line of the audit trail (append-only: no engine API updates or deletes it)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_case", "case_id", "id"),
+        Index("ix_audit_actor", "actor", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str | None] = mapped_column(String(64), default=None)
+    action: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None)
+    task_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    element_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    opinion: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Timer(Base):
+    """A waiting timer event of a case, mirrored from the workflow after every engine call."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_state_due", "state", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's UUID
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # duration | date | cycle
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|fired|cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,148 @@
+"""Small frozen dataclasses that leave the engine instead of SpiffWorkflow or ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _View:
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly dict (datetimes as ISO 8601 strings)."""
+        return _plain(asdict(self))  # type: ignore[call-overload,no-any-return]
+
+
+@dataclass(frozen=True)
+class DefinitionView(_View):
+    """One deployed version of a process."""
+
+    id: int
+    process_id: str
+    version: int
+    name: str | None
+    content_hash: str
+    source_file: str
+    deployed_at: datetime
+    deployed_by: str | None
+
+
+@dataclass(frozen=True)
+class DeploymentResult(_View):
+    """What a deployment did: per process, the version it now has and whether it is new."""
+
+    definitions: tuple[DefinitionView, ...]
+    created: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FormFieldView(_View):
+    """A form field of a task, as the UI renders it."""
+
+    id: str
+    label: str
+    type: str
+    required: bool
+    choices: tuple[tuple[str, str], ...] = ()
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class TaskView(_View):
+    """A human task as an inbox or task page shows it."""
+
+    id: str
+    case_id: int
+    business_key: str
+    process_id: str
+    element_id: str
+    name: str | None
+    lane: str | None
+    state: str
+    assignee: str | None
+    owner: str | None
+    delegation: str | None
+    candidate_users: tuple[str, ...]
+    candidate_groups: tuple[str, ...]
+    priority: int | None
+    due_at: datetime | None
+    created_at: datetime
+    claimed_at: datetime | None
+    ended_at: datetime | None
+    completed_by: str | None
+    opinion: str | None
+    multi_instance_of: str | None = None
+    form: tuple[FormFieldView, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+    # after an action: the ids of the case's open tasks (what the user may do next)
+    next_tasks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuditView(_View):
+    """One audit-trail line."""
+
+    id: int
+    at: datetime
+    actor: str | None
+    action: str
+    case_id: int | None
+    task_id: str | None
+    element_id: str | None
+    detail: dict[str, Any] | None
+    opinion: str | None
+
+
+@dataclass(frozen=True)
+class SignReplyView(_View):
+    """One signer's reply in a multi-instance signing."""
+
+    element_id: str
+    task_id: str
+    signer: str
+    approve: bool | None
+    opinion: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CaseSummary(_View):
+    """A case with its status; ``open_tasks`` and ``history`` are filled by ``get_case``."""
+
+    id: int
+    business_key: str
+    process_id: str
+    definition_id: int
+    definition_version: int
+    status: str
+    title: str | None
+    started_by: str | None
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    row_version: int
+    data: dict[str, Any] = field(default_factory=dict)
+    open_tasks: tuple[TaskView, ...] = ()
+    history: tuple[AuditView, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonView(_View):
+    """A person with the groups that decide what they may claim."""
+
+    id: str
+    name: str
+    active: bool
+    groups: tuple[str, ...]

@@ -1,0 +1,106 @@
+"""Shared fixtures: a controllable clock, engines on a real SQLite file or PostgreSQL.
+
+The whole suite runs on SQLite by default and on PostgreSQL when
+``XIAONENG_TEST_DATABASE_URL`` is set (each test in a schema of its own). Tests that
+need PostgreSQL whatever the default use ``pg_url``; without a server they skip with
+the reason — except in CI (``CI=true``), where a missing server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine import Engine
+from engine.clock import FakeClock
+
+ROOT = Path(__file__).resolve().parent.parent
+BPMN = ROOT / "bpmn"
+DEMO_ORG = ROOT / "demo" / "organisation.toml"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _pg_base_url() -> str:
+    url = os.environ.get("XIAONENG_TEST_DATABASE_URL") or DEFAULT_PG
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _pg_available(url: str) -> str | None:
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except sa.exc.OperationalError as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The PostgreSQL base URL, or skip (fail in CI) when no server answers."""
+    url = _pg_base_url()
+    problem = _pg_available(url)
+    if problem:
+        message = f"PostgreSQL not reachable at {url.split('@')[-1]}: {problem}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI requires PostgreSQL)")
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_server)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in pg_server else "?"
+    yield f"{pg_server}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file in the test's temporary folder."""
+    return f"sqlite:///{tmp_path / 'xiaoneng.db'}"
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The suite's database: PostgreSQL if XIAONENG_TEST_DATABASE_URL is set, else SQLite."""
+    if os.environ.get("XIAONENG_TEST_DATABASE_URL"):
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'xiaoneng.db'}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock that moves only when told to: Monday 2026-11-23 09:00 Beijing time."""
+    return FakeClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+
+
+def make_engine(url: str, clock: FakeClock | None = None, **kwargs: object) -> Engine:
+    """An engine with the schema created and the demo organisation loaded."""
+    engine = Engine(url, clock=clock, create_schema=True, **kwargs)  # type: ignore[arg-type]
+    engine.load_organisation(DEMO_ORG)
+    return engine
+
+
+@pytest.fixture
+def engine(db_url: str, clock: FakeClock) -> Iterator[Engine]:
+    """An engine on the suite's database with the demo organisation."""
+    eng = make_engine(db_url, clock)
+    yield eng
+    eng.dispose()

@@ -1,0 +1,126 @@
+"""Two calls on one case at the same time: one wins, the other gets ConflictError.
+
+Real threads against a real SQLite file and a real PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from engine import ConflictError, Engine
+from tests.conftest import make_engine
+from tests.helpers import DATA, only_task
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db(request: pytest.FixtureRequest) -> str:
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_url"))
+
+
+def _race(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls in threads released together; return results or exceptions."""
+    start = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = calls[i]()
+        except Exception as exc:  # collected and asserted on by the test
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def _two_engines(url: str) -> tuple[Engine, Engine]:
+    first = make_engine(url)
+    second = Engine(url)  # another "process": its own pool and caches
+    first.deploy([DATA / "three_step.bpmn"])
+    return first, second
+
+
+def test_same_task_completed_twice_concurrently(any_db: str) -> None:
+    first, second = _two_engines(any_db)
+    first.start_case("three_step", "C-1")
+    task = only_task(first, "C-1")
+    first.claim(task.id, actor="zhangwei")
+    results = _race(
+        lambda: first.complete(task.id, actor="zhangwei", data={"amount": 1}),
+        lambda: second.complete(task.id, actor="zhangwei", data={"amount": 2}),
+    )
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], ConflictError), results
+    assert [h.action for h in first.history("C-1")].count("complete") == 1
+    assert only_task(first, "C-1").element_id == "check"
+    first.dispose()
+    second.dispose()
+
+
+def test_same_task_claimed_by_two_people_concurrently(any_db: str) -> None:
+    first, second = _two_engines(any_db)
+    first.start_case("three_step", "C-1")
+    task = only_task(first, "C-1")
+    results = _race(
+        lambda: first.claim(task.id, actor="zhangwei"),
+        lambda: second.claim(task.id, actor="sunli"),
+    )
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], ConflictError), results
+    winner = only_task(first, "C-1").assignee
+    assert winner in ("zhangwei", "sunli")
+    assert [h.actor for h in first.history("C-1") if h.action == "claim"] == [winner]
+    first.dispose()
+    second.dispose()
+
+
+def test_overlapping_transactions_on_postgres_lose_optimistically(pg_url: str) -> None:
+    """Both calls load the case before either writes: the row version decides."""
+    first, second = _two_engines(pg_url)
+    first.start_case("three_step", "C-1")
+    task = only_task(first, "C-1")
+    first.claim(task.id, actor="zhangwei")
+    both_loaded = threading.Barrier(2)
+
+    def wait_once(session: Session) -> None:
+        if not session.info.get("raced"):
+            session.info["raced"] = True
+            both_loaded.wait(timeout=30)
+
+    # the first write of each call (a DML statement or a flush) waits for the other call:
+    # by then both have loaded the case at the same row version
+    def before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+        wait_once(session)
+
+    def before_dml(state: ORMExecuteState) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            wait_once(state.session)
+
+    event.listen(Session, "before_flush", before_flush)
+    event.listen(Session, "do_orm_execute", before_dml)
+    try:
+        results = _race(
+            lambda: first.complete(task.id, actor="zhangwei", data={"amount": 1}),
+            lambda: second.complete(task.id, actor="zhangwei", data={"amount": 2}),
+        )
+    finally:
+        event.remove(Session, "before_flush", before_flush)
+        event.remove(Session, "do_orm_execute", before_dml)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], ConflictError), results
+    assert "changed by someone else" in str(errors[0])
+    assert [h.action for h in first.history("C-1")].count("complete") == 1
+    first.dispose()
+    second.dispose()
