@@ -30,6 +30,7 @@ from engine.runtime import CachedWorkflow, Call
 from engine.store import must_get
 from engine.store.models import Case, CaseHistory, Definition, Timer
 from engine.store.serializer import Snapshot
+from engine.workflow import XiaonengWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def start(
     if exists is not None:
         raise ConflictError(f"case number already exists: {business_key}")
     loaded = definitions.load(call, definition)
-    workflow = BpmnWorkflow(
+    workflow = XiaonengWorkflow(
         loaded.spec, loaded.subprocess_specs, script_engine=loaded.script_engine
     )
     for task in workflow.get_tasks(state=TaskState.READY):

@@ -28,6 +28,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.task import TaskState
 
+from engine.workflow import XiaonengWorkflow
+
 FORMAT = 1
 ROOT = "root"
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
@@ -175,7 +177,7 @@ class StateCodec:
         for key, chunk in head["open"].items():
             tasks.setdefault(key, {}).update(chunk)
 
-        workflow = BpmnWorkflow(
+        workflow = XiaonengWorkflow(
             spec, subprocess_specs, script_engine=script_engine, deserializing=True
         )
         self._restore_tasks(workflow, tasks.get(ROOT, {}), head["workflow"])
@@ -250,8 +252,12 @@ def _dumps(value: Any) -> str:
 
 def full_dict(workflow: BpmnWorkflow) -> dict[str, Any]:
     """SpiffWorkflow's complete serialization minus the spec (for equivalence checks)."""
-    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
+    from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+
+    config = dict(CAMUNDA_CONFIG)
+    config[XiaonengWorkflow] = BpmnWorkflowConverter
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
     dct = serializer.to_dict(workflow)
     dct.pop("spec", None)
     dct.pop("subprocess_specs", None)
-    return json.loads(_dumps(dct))
+    return json.loads(_dumps(dct))  # type: ignore[no-any-return]
