@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.store.models import AuditEntry
@@ -46,22 +46,22 @@ def record(
     element_id: str | None = None,
     detail: dict[str, Any] | None = None,
     opinion: str | None = None,
-) -> AuditEntry:
+) -> None:
     """Append one audit line in the caller's transaction."""
     if action not in AUDITED_ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    entry = AuditEntry(
-        at=at,
-        action=action,
-        actor=actor,
-        case_id=case_id,
-        task_id=task_id,
-        element_id=element_id,
-        detail=detail,
-        opinion=opinion,
+    session.execute(
+        insert(AuditEntry).values(
+            at=at,
+            action=action,
+            actor=actor,
+            case_id=case_id,
+            task_id=task_id,
+            element_id=element_id,
+            detail=detail,
+            opinion=opinion,
+        )
     )
-    session.add(entry)
-    return entry
 
 
 def history(session: Session, case_id: int) -> list[AuditView]:

@@ -307,7 +307,10 @@ class Engine:
             row = act(call)
             call.session.flush()
             case = must_get(call.session, Case, row.case_id)
-            return tasks.view(row, case, next_tasks=tasks.open_ids(call, case.id))
+            following = call.open_tasks
+            if following is None:
+                following = tasks.open_ids(call, case.id)
+            return tasks.view(row, case, next_tasks=following)
 
         return self._case_call(("task", task_id), run)
 

@@ -19,6 +19,7 @@ from engine import accountability, parsing, scripting
 from engine.errors import NotFoundError
 from engine.forms import FormSpec
 from engine.runtime import Call
+from engine.store import must_get
 from engine.store.models import Definition
 from engine.views import DefinitionView, DeploymentResult
 
@@ -180,6 +181,14 @@ def load(call: Call, row: Definition) -> LoadedDefinition:
             loaded = _build(row)
             runtime.definitions[row.id] = loaded
     return loaded  # type: ignore[no-any-return]
+
+
+def load_by_id(call: Call, definition_id: int) -> LoadedDefinition:
+    """Like :func:`load`, without reading the row when the parsed spec is cached."""
+    loaded = call.runtime.definitions.get(definition_id)
+    if loaded is not None:
+        return loaded  # type: ignore[no-any-return]
+    return load(call, must_get(call.session, Definition, definition_id))
 
 
 def _build(row: Definition) -> LoadedDefinition:

@@ -9,7 +9,7 @@ timer rows — all in the caller's transaction.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -22,12 +22,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 
 from engine import accountability, definitions, scripting, tasks
 from engine.errors import CaseError, ConflictError, NotFoundError, ScriptError, XiaonengError
 from engine.runtime import CachedWorkflow, Call
-from engine.store import must_get
 from engine.store.models import Case, CaseHistory, Definition, Timer
 from engine.store.serializer import Snapshot
 from engine.workflow import XiaonengWorkflow
@@ -43,12 +42,19 @@ CASE_STATES = (RUNNING, COMPLETED, TERMINATED, SUSPENDED)
 
 @dataclass
 class Checkout:
-    """A case's workflow, loaded for one call."""
+    """A case's workflow, loaded for one call.
+
+    ``open_tasks`` and ``timers`` mirror what the database holds (known from the cache,
+    else read on demand); ``closed`` lists human tasks this call completed itself.
+    """
 
     case: Case
     workflow: BpmnWorkflow
     snapshot: Snapshot | None
     loaded: definitions.LoadedDefinition
+    open_tasks: set[str] | None = None
+    timers: dict[str, datetime] | None = None
+    closed: set[str] = field(default_factory=set)
 
 
 def get_case_row(call: Call, key: str | int, *, for_update: bool = False) -> Case:
@@ -97,10 +103,12 @@ def start(
         updated_at=call.now,
         state="{}",
     )
-    call.session.add(case)
-    call.session.flush()  # assigns case.id
-    checkout = Checkout(case=case, workflow=workflow, snapshot=None, loaded=loaded)
+    call.session.add(case)  # inserted by save() with its first state
+    checkout = Checkout(
+        case=case, workflow=workflow, snapshot=None, loaded=loaded, open_tasks=set(), timers={}
+    )
     run_engine(call, checkout)
+    save(call, checkout)
     accountability.record(
         call.session,
         at=call.now,
@@ -109,18 +117,21 @@ def start(
         case_id=case.id,
         detail={"process_id": definition.process_id, "version": definition.version},
     )
-    save(call, checkout)
     return case
 
 
 def checkout(call: Call, case: Case) -> Checkout:
     """Load the workflow of ``case`` (cache first) for this call."""
-    definition = must_get(call.session, Definition, case.definition_id)
-    loaded = definitions.load(call, definition)
+    loaded = definitions.load_by_id(call, case.definition_id)
     cached = call.runtime.workflows.take(case.id, case.row_version)
     if cached is not None:
         return Checkout(
-            case=case, workflow=cached.workflow, snapshot=cached.snapshot, loaded=loaded
+            case=case,
+            workflow=cached.workflow,
+            snapshot=cached.snapshot,
+            loaded=loaded,
+            open_tasks=set(cached.open_tasks),
+            timers=dict(cached.timers),
         )
     history = call.session.scalars(
         select(CaseHistory.tasks).where(CaseHistory.case_id == case.id).order_by(CaseHistory.seq)
@@ -159,23 +170,31 @@ def save(call: Call, co: Checkout) -> None:
     """Write the case state, human tasks and timers; cache the workflow after commit."""
     case, workflow = co.case, co.workflow
     encoded = call.runtime.codec.encode(workflow, co.snapshot)
-    if encoded.rewrite_history and co.snapshot is not None:
-        call.session.execute(delete(CaseHistory).where(CaseHistory.case_id == case.id))
-    if encoded.new_history is not None:
-        call.session.add(
-            CaseHistory(case_id=case.id, seq=encoded.snapshot.segments, tasks=encoded.new_history)
-        )
     case.state = encoded.head
     case.history_segments = encoded.snapshot.segments
     case.updated_at = call.now
     if workflow.completed and case.status == RUNNING:
         case.status = COMPLETED
         case.ended_at = call.now
+    # the row-version checks come first: a call that lost a race stops here with
+    # StaleDataError (→ ConflictError) before writing anything else
+    call.session.flush()
+    if encoded.rewrite_history and co.snapshot is not None:
+        call.session.execute(delete(CaseHistory).where(CaseHistory.case_id == case.id))
+    if encoded.new_history is not None:
+        call.session.execute(
+            insert(CaseHistory).values(
+                case_id=case.id, seq=encoded.snapshot.segments, tasks=encoded.new_history
+            )
+        )
     tasks.sync(call, co)
     sync_timers(call, co)
-    call.session.flush()  # bumps row_version, or raises StaleDataError on a lost race
     entry = CachedWorkflow(
-        row_version=case.row_version, workflow=workflow, snapshot=encoded.snapshot
+        row_version=case.row_version,
+        workflow=workflow,
+        snapshot=encoded.snapshot,
+        open_tasks=frozenset(co.open_tasks or ()),
+        timers=dict(co.timers or {}),
     )
     case_id = case.id
     call.after_commit.append(lambda: call.runtime.workflows.put(case_id, entry))
@@ -218,7 +237,7 @@ def _timer_kind(event_definition: TimerEventDefinition) -> str:
 
 
 def sync_timers(call: Call, co: Checkout) -> None:
-    """Mirror the workflow's waiting timer events into ``timers`` rows."""
+    """Mirror the workflow's waiting timer events into ``timers`` rows (changes only)."""
     waiting: dict[str, tuple[str, str, datetime]] = {}
     for task in co.workflow.get_tasks(state=TaskState.WAITING):
         event_definition = getattr(task.task_spec, "event_definition", None)
@@ -231,31 +250,46 @@ def sync_timers(call: Call, co: Checkout) -> None:
                 _timer_kind(event_definition),
                 due,
             )
-    rows = {
-        t.id: t
-        for t in call.session.scalars(
-            select(Timer).where(Timer.case_id == co.case.id, Timer.state == "pending")
+    if co.timers is None:
+        co.timers = dict(
+            call.session.execute(
+                select(Timer.id, Timer.due_at).where(
+                    Timer.case_id == co.case.id, Timer.state == "pending"
+                )
+            ).all()
         )
-    }
-    for timer_id, (element_id, kind, due) in waiting.items():
-        row = rows.pop(timer_id, None)
-        if row is None:
-            call.session.add(
-                Timer(
-                    id=timer_id,
-                    case_id=co.case.id,
-                    element_id=element_id,
-                    kind=kind,
-                    due_at=due,
-                    state="pending",
-                    created_at=call.now,
+    known = co.timers
+    new = [
+        {
+            "id": timer_id,
+            "case_id": co.case.id,
+            "element_id": element_id,
+            "kind": kind,
+            "due_at": due,
+            "state": "pending",
+            "attempts": 0,
+            "created_at": call.now,
+        }
+        for timer_id, (element_id, kind, due) in waiting.items()
+        if timer_id not in known
+    ]
+    if new:
+        call.session.execute(insert(Timer), new)
+    for timer_id, (_element, _kind, due) in waiting.items():
+        if timer_id in known and known[timer_id] != due:
+            # a cycle timer re-armed, or a moved deadline
+            call.session.execute(update(Timer).where(Timer.id == timer_id).values(due_at=due))
+    for timer_id, due in known.items():
+        if timer_id not in waiting:
+            fired = due <= call.now
+            call.session.execute(
+                update(Timer)
+                .where(Timer.id == timer_id)
+                .values(
+                    state="fired" if fired else "cancelled", fired_at=call.now if fired else None
                 )
             )
-        elif row.due_at != due:
-            row.due_at = due  # a cycle timer re-armed, or a moved deadline
-    for row in rows.values():
-        row.state = "fired" if row.due_at <= call.now else "cancelled"
-        row.fired_at = call.now if row.state == "fired" else None
+    co.timers = {timer_id: due for timer_id, (_e, _k, due) in waiting.items()}
 
 
 def _timer_due(task: Any, event_definition: TimerEventDefinition) -> datetime | None:

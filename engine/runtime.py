@@ -32,6 +32,9 @@ class CachedWorkflow:
     row_version: int
     workflow: Any
     snapshot: Snapshot
+    # what the database holds at row_version: open human-task ids, pending timer dues
+    open_tasks: frozenset[str] = frozenset()
+    timers: dict[str, Any] = field(default_factory=dict)
 
 
 class WorkflowCache:
@@ -88,6 +91,8 @@ class Call:
     runtime: Runtime
     now: datetime
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # the case's open human tasks after the last save of this call (None: not saved)
+    open_tasks: tuple[str, ...] | None = None
 
 
 class Runtime:
@@ -120,7 +125,10 @@ class Runtime:
                 "the case or task was changed by someone else at the same time; reload and retry"
             ) from exc
         except IntegrityError as exc:
-            raise ConflictError(f"conflicting write: {exc.orig}") from exc
+            raise ConflictError(
+                "a conflicting change was saved at the same time (duplicate or stale row); "
+                f"reload and retry ({str(exc.orig).splitlines()[0]})"
+            ) from exc
         except OperationalError as exc:
             if _is_lock_conflict(exc):
                 raise ConflictError("the database is busy with a conflicting change") from exc

@@ -23,7 +23,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.task import TaskState
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, insert, or_, select, update
 
 from engine import accountability, forms, instances, organisation, scripting
 from engine.errors import (
@@ -54,38 +54,70 @@ _APPROVE_WORDS = {"approve", "approved", "agree", "yes", "true", "pass", "grant"
 
 
 def sync(call: Call, co: instances.Checkout) -> None:
-    """Create rows for newly ready manual tasks; cancel rows whose task went away."""
+    """Insert rows for newly ready manual tasks; cancel rows whose task went away.
+
+    Only changes are written; what the database holds is known from the workflow cache
+    (or read once on a cache miss).
+    """
     session = call.session
-    session.flush()
     ready = {str(t.id): t for t in co.workflow.get_tasks(state=TaskState.READY, manual=True)}
-    rows = {
-        r.id: r
-        for r in session.scalars(
-            select(HumanTask).where(HumanTask.case_id == co.case.id, HumanTask.state == OPEN)
-        )
-        if r.state == OPEN
-    }
-    for task_id, task in ready.items():
-        if task_id not in rows:
-            _create_row(call, co, task)
-    for task_id, row in rows.items():
-        if task_id not in ready:
-            row.state = CANCELLED
-            row.ended_at = call.now
-            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id))
-            accountability.record(
-                session,
-                at=call.now,
-                action="cancel",
-                actor=None,
-                case_id=co.case.id,
-                task_id=task_id,
-                element_id=row.element_id,
-                detail={"reason": "the workflow moved on without this task"},
+    if co.open_tasks is None:
+        co.open_tasks = set(
+            session.scalars(
+                select(HumanTask.id).where(HumanTask.case_id == co.case.id, HumanTask.state == OPEN)
             )
+        )
+    known = co.open_tasks - co.closed
+    rows: list[dict[str, Any]] = []
+    candidates: list[dict[str, Any]] = []
+    for task_id, task in ready.items():
+        if task_id not in known:
+            _new_row(call, co, task, rows, candidates)
+    if rows:
+        session.execute(insert(HumanTask), rows)
+    if candidates:
+        session.execute(insert(TaskCandidate), candidates)
+    gone = [task_id for task_id in known if task_id not in ready]
+    if gone:
+        _cancel_rows(call, co, gone)
+    co.open_tasks = set(ready)
+    call.open_tasks = tuple(ready)
 
 
-def _create_row(call: Call, co: instances.Checkout, task: Any) -> None:
+def _cancel_rows(call: Call, co: instances.Checkout, gone: list[str]) -> None:
+    session = call.session
+    elements = dict(
+        session.execute(
+            select(HumanTask.id, HumanTask.element_id).where(HumanTask.id.in_(gone))
+        ).all()
+    )
+    session.execute(
+        update(HumanTask)
+        .where(HumanTask.id.in_(gone), HumanTask.state == OPEN)
+        .values(state=CANCELLED, ended_at=call.now, row_version=HumanTask.row_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
+    for task_id in gone:
+        accountability.record(
+            session,
+            at=call.now,
+            action="cancel",
+            actor=None,
+            case_id=co.case.id,
+            task_id=task_id,
+            element_id=elements.get(task_id),
+            detail={"reason": "the workflow moved on without this task"},
+        )
+
+
+def _new_row(
+    call: Call,
+    co: instances.Checkout,
+    task: Any,
+    rows: list[dict[str, Any]],
+    candidates: list[dict[str, Any]],
+) -> None:
     spec = task.task_spec
     ext = _extensions(task)
     assignee = _one(_evaluate_people(task, ext.get("assignee")))
@@ -94,34 +126,32 @@ def _create_row(call: Call, co: instances.Checkout, task: Any) -> None:
     lane = getattr(spec, "lane", None)
     if not assignee and not users and not groups and lane:
         groups = [lane]
-    mi = (
-        task.parent
-        if isinstance(getattr(task.parent, "task_spec", None), MultiInstanceTask)
-        else None
+    mi = task.parent if _is_mi_child(task) else None
+    task_id = str(task.id)
+    rows.append(
+        {
+            "id": task_id,
+            "case_id": co.case.id,
+            "element_id": _element_id(task),
+            "name": spec.bpmn_name or spec.name,
+            "lane": lane,
+            "form_key": ext.get("form_key"),
+            "priority": _int_or_none(ext.get("priority")),
+            "state": OPEN,
+            "assignee": assignee,
+            "owner": None,
+            "delegation": None,
+            "candidate_users": users,
+            "candidate_groups": groups,
+            "multi_instance_of": str(mi.id) if mi is not None else None,
+            "due_at": _due(call, task, ext.get("due_date")),
+            "created_at": call.now,
+            "claimed_at": call.now if assignee else None,
+            "row_version": 1,
+        }
     )
-    row = HumanTask(
-        id=str(task.id),
-        case_id=co.case.id,
-        element_id=_element_id(task),
-        name=spec.bpmn_name or spec.name,
-        lane=lane,
-        form_key=ext.get("form_key"),
-        priority=_int_or_none(ext.get("priority")),
-        state=OPEN,
-        assignee=assignee,
-        candidate_users=users,
-        candidate_groups=groups,
-        multi_instance_of=str(mi.id) if mi is not None else None,
-        due_at=_due(call, task, ext.get("due_date")),
-        created_at=call.now,
-        claimed_at=call.now if assignee else None,
-    )
-    call.session.add(row)
-    call.session.flush()
-    for user in users:
-        call.session.add(TaskCandidate(task_id=row.id, kind="user", value=user))
-    for group in groups:
-        call.session.add(TaskCandidate(task_id=row.id, kind="group", value=group))
+    candidates.extend({"task_id": task_id, "kind": "user", "value": u} for u in users)
+    candidates.extend({"task_id": task_id, "kind": "group", "value": g} for g in groups)
 
 
 def _extensions(task: Any) -> dict[str, Any]:
@@ -545,6 +575,7 @@ def complete(
     else:
         task.run()
     row.state = COMPLETED
+    co.closed.add(row.id)
     row.completed_by = actor
     row.ended_at = call.now
     row.opinion = opinion
