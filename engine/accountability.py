@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.store import records
 from engine.store.models import AuditEntry
 from engine.views import AuditView
 
@@ -50,17 +51,18 @@ def record(
     """Append one audit line in the caller's transaction."""
     if action not in AUDITED_ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    session.execute(
-        insert(AuditEntry).values(
-            at=at,
-            action=action,
-            actor=actor,
-            case_id=case_id,
-            task_id=task_id,
-            element_id=element_id,
-            detail=detail,
-            opinion=opinion,
-        )
+    session.connection().execute(
+        records.INSERT_AUDIT,
+        {
+            "at": at,
+            "action": action,
+            "actor": actor,
+            "case_id": case_id,
+            "task_id": task_id,
+            "element_id": element_id,
+            "detail": detail,
+            "opinion": opinion,
+        },
     )
 
 

@@ -13,8 +13,9 @@ from engine import accountability, definitions, instances, organisation, parsing
 from engine.clock import Clock
 from engine.errors import CaseError, InvalidInputError, NotFoundError, ScriptError
 from engine.runtime import Call, Runtime
-from engine.store import db, must_get
+from engine.store import db
 from engine.store.models import Case, Definition, HumanTask
+from engine.store.records import CaseRecord, TaskRecord
 from engine.views import (
     AuditView,
     CaseSummary,
@@ -147,7 +148,6 @@ class Engine:
         """A case by number (or id) with its open tasks, data and history."""
         with self.runtime.call() as call:
             case = instances.get_case_row(call, key)
-            definition = must_get(call.session, Definition, case.definition_id)
             co = instances.checkout(call, case)
             data = instances.case_data(co)
             # reading must not bump the row version: hand the workflow back untouched
@@ -155,9 +155,7 @@ class Engine:
             call.after_commit.append(lambda: self.runtime.workflows.put(case.id, entry))
             open_tasks = tasks.query(call, case_id=case.id)
             history = accountability.history(call.session, case.id) if with_history else []
-            return self._summary(
-                call, case, definition, data=data, open_tasks=open_tasks, history=history
-            )
+            return self._summary(call, case, data=data, open_tasks=open_tasks, history=history)
 
     def list_cases(
         self, *, process_id: str | None = None, status: str | None = None, limit: int = 100
@@ -241,9 +239,8 @@ class Engine:
         """A task with its form fields and (while open) its current data."""
         with self.runtime.call() as call:
             row = tasks.get_row(call, task_id)
-            case = must_get(call.session, Case, row.case_id)
-            definition = must_get(call.session, Definition, case.definition_id)
-            loaded = definitions.load(call, definition)
+            case = instances.get_case_row(call, row.case_id)
+            loaded = definitions.load_by_id(call, case.definition_id)
             data: dict[str, Any] = dict(row.submitted or {})
             if row.state == tasks.OPEN and case.status == instances.RUNNING:
                 co = instances.checkout(call, case)
@@ -302,11 +299,11 @@ class Engine:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _task_call(self, task_id: str, act: Callable[[Call], HumanTask]) -> TaskView:
+    def _task_call(self, task_id: str, act: Callable[[Call], TaskRecord]) -> TaskView:
         def run(call: Call) -> TaskView:
             row = act(call)
             call.session.flush()
-            case = must_get(call.session, Case, row.case_id)
+            case = instances.get_case_row(call, row.case_id)
             following = call.open_tasks
             if following is None:
                 following = tasks.open_ids(call, case.id)
@@ -346,7 +343,7 @@ class Engine:
                 detail=instances.error_to_dict(exc),
             )
 
-    def _cache_entry(self, case: Case, co: instances.Checkout) -> Any:
+    def _cache_entry(self, case: CaseRecord, co: instances.Checkout) -> Any:
         from engine.runtime import CachedWorkflow
 
         snapshot = co.snapshot
@@ -357,21 +354,24 @@ class Engine:
     def _summary(
         self,
         call: Call,
-        case: Case,
+        case: Case | CaseRecord,
         definition: Definition | None = None,
         *,
         data: dict[str, Any] | None = None,
         open_tasks: Sequence[TaskView] = (),
         history: Sequence[AuditView] = (),
     ) -> CaseSummary:
-        definition = definition or must_get(call.session, Definition, case.definition_id)
-        call.session.flush()
+        version = (
+            definition.version
+            if definition is not None
+            else definitions.load_by_id(call, case.definition_id).version
+        )
         return CaseSummary(
             id=case.id,
             business_key=case.business_key,
             process_id=case.process_id,
             definition_id=case.definition_id,
-            definition_version=definition.version,
+            definition_version=version,
             status=case.status,
             title=case.title,
             started_by=case.started_by,

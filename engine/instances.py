@@ -22,12 +22,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from engine import accountability, definitions, scripting, tasks
 from engine.errors import CaseError, ConflictError, NotFoundError, ScriptError, XiaonengError
 from engine.runtime import CachedWorkflow, Call
-from engine.store.models import Case, CaseHistory, Definition, Timer
+from engine.store import records
+from engine.store.models import CaseHistory, Definition, Timer
+from engine.store.records import CaseRecord
 from engine.store.serializer import Snapshot
 from engine.workflow import XiaonengWorkflow
 
@@ -48,7 +50,7 @@ class Checkout:
     else read on demand); ``closed`` lists human tasks this call completed itself.
     """
 
-    case: Case
+    case: CaseRecord
     workflow: BpmnWorkflow
     snapshot: Snapshot | None
     loaded: definitions.LoadedDefinition
@@ -57,15 +59,9 @@ class Checkout:
     closed: set[str] = field(default_factory=set)
 
 
-def get_case_row(call: Call, key: str | int, *, for_update: bool = False) -> Case:
+def get_case_row(call: Call, key: str | int) -> CaseRecord:
     """Return the case by business key (str) or id (int), or raise NotFoundError."""
-    stmt = select(Case)
-    stmt = (
-        stmt.where(Case.id == key) if isinstance(key, int) else stmt.where(Case.business_key == key)
-    )
-    if for_update and call.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    case = call.session.scalars(stmt).first()
+    case = records.load_case(call.session.connection(), key)
     if case is None:
         raise NotFoundError("case", key)
     return case
@@ -79,11 +75,15 @@ def start(
     data: dict[str, Any],
     actor: str | None,
     title: str | None = None,
-) -> Case:
+) -> CaseRecord:
     """Create a case on ``definition``, run it to its first wait state and save it."""
     if not business_key or len(business_key) > 100:
         raise XiaonengError("business key (case number) must be 1-100 characters")
-    exists = call.session.scalar(select(Case.id).where(Case.business_key == business_key))
+    exists = (
+        call.session.connection()
+        .execute(records.SELECT_CASE_ID_BY_KEY, {"key": business_key})
+        .first()
+    )
     if exists is not None:
         raise ConflictError(f"case number already exists: {business_key}")
     loaded = definitions.load(call, definition)
@@ -92,7 +92,8 @@ def start(
     )
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
-    case = Case(
+    case = CaseRecord(
+        id=0,  # inserted by save() with its first state
         business_key=business_key,
         definition_id=definition.id,
         process_id=definition.process_id,
@@ -101,9 +102,12 @@ def start(
         started_by=actor,
         started_at=call.now,
         updated_at=call.now,
+        ended_at=None,
         state="{}",
+        history_segments=0,
+        error=None,
+        row_version=1,
     )
-    call.session.add(case)  # inserted by save() with its first state
     checkout = Checkout(
         case=case, workflow=workflow, snapshot=None, loaded=loaded, open_tasks=set(), timers={}
     )
@@ -120,7 +124,7 @@ def start(
     return case
 
 
-def checkout(call: Call, case: Case) -> Checkout:
+def checkout(call: Call, case: CaseRecord) -> Checkout:
     """Load the workflow of ``case`` (cache first) for this call."""
     loaded = definitions.load_by_id(call, case.definition_id)
     cached = call.runtime.workflows.take(case.id, case.row_version)
@@ -177,15 +181,19 @@ def save(call: Call, co: Checkout) -> None:
         case.status = COMPLETED
         case.ended_at = call.now
     # the row-version checks come first: a call that lost a race stops here with
-    # StaleDataError (→ ConflictError) before writing anything else
+    # ConflictError before writing anything else
     call.session.flush()
+    conn = call.session.connection()
+    if case.id == 0:
+        records.insert_case(conn, case)
+    else:
+        records.save_case(conn, case)
     if encoded.rewrite_history and co.snapshot is not None:
         call.session.execute(delete(CaseHistory).where(CaseHistory.case_id == case.id))
     if encoded.new_history is not None:
-        call.session.execute(
-            insert(CaseHistory).values(
-                case_id=case.id, seq=encoded.snapshot.segments, tasks=encoded.new_history
-            )
+        conn.execute(
+            records.INSERT_HISTORY,
+            {"case_id": case.id, "seq": encoded.snapshot.segments, "tasks": encoded.new_history},
         )
     tasks.sync(call, co)
     sync_timers(call, co)
@@ -274,7 +282,7 @@ def sync_timers(call: Call, co: Checkout) -> None:
         if timer_id not in known
     ]
     if new:
-        call.session.execute(insert(Timer), new)
+        call.session.connection().execute(records.INSERT_TIMERS, new)
     for timer_id, (_element, _kind, due) in waiting.items():
         if timer_id in known and known[timer_id] != due:
             # a cycle timer re-armed, or a moved deadline
@@ -316,7 +324,7 @@ def due_timer_cases(call: Call, limit: int = 100) -> list[int]:
     return list(seen)
 
 
-def fire_timers(call: Call, case: Case) -> int:
+def fire_timers(call: Call, case: CaseRecord) -> int:
     """Let due timers of ``case`` fire and run the case on; return how many fired."""
     if case.status != RUNNING:
         return 0
@@ -347,7 +355,7 @@ def fire_timers(call: Call, case: Case) -> int:
     return fired
 
 
-def terminate(call: Call, case: Case, actor: str | None, reason: str | None) -> None:
+def terminate(call: Call, case: CaseRecord, actor: str | None, reason: str | None) -> None:
     """Cancel the case's workflow and close its open tasks."""
     if case.status in (COMPLETED, TERMINATED):
         raise ConflictError(f"case {case.business_key} is already {case.status}")

@@ -23,7 +23,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.task import TaskState
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from engine import accountability, forms, instances, organisation, scripting
 from engine.errors import (
@@ -36,8 +36,9 @@ from engine.errors import (
     ScriptError,
 )
 from engine.runtime import Call
-from engine.store import must_get
+from engine.store import records
 from engine.store.models import Case, HumanTask, SignReply, TaskCandidate
+from engine.store.records import CaseRecord, TaskRecord
 from engine.views import FormFieldView, SignReplyView, TaskView
 
 OPEN = "open"
@@ -73,10 +74,11 @@ def sync(call: Call, co: instances.Checkout) -> None:
     for task_id, task in ready.items():
         if task_id not in known:
             _new_row(call, co, task, rows, candidates)
+    conn = session.connection()
     if rows:
-        session.execute(insert(HumanTask), rows)
+        conn.execute(records.INSERT_TASKS, rows)
     if candidates:
-        session.execute(insert(TaskCandidate), candidates)
+        conn.execute(records.INSERT_CANDIDATES, candidates)
     gone = [task_id for task_id in known if task_id not in ready]
     if gone:
         _cancel_rows(call, co, gone)
@@ -246,15 +248,15 @@ def _int_or_none(value: Any) -> int | None:
 # -- reading -------------------------------------------------------------------------------
 
 
-def get_row(call: Call, task_id: str) -> HumanTask:
+def get_row(call: Call, task_id: str) -> TaskRecord:
     """Return the human-task row or raise NotFoundError."""
-    row = call.session.get(HumanTask, task_id)
+    row = records.load_task(call.session.connection(), task_id)
     if row is None:
         raise NotFoundError("task", task_id)
     return row
 
 
-def is_candidate(row: HumanTask, person: str, groups: Iterable[str]) -> bool:
+def is_candidate(row: TaskRecord, person: str, groups: Iterable[str]) -> bool:
     """True when ``person`` may claim ``row``."""
     if person == row.assignee or person in (row.candidate_users or []):
         return True
@@ -273,8 +275,8 @@ def open_ids(call: Call, case_id: int) -> tuple[str, ...]:
 
 
 def view(
-    row: HumanTask,
-    case: Case,
+    row: TaskRecord | HumanTask,
+    case: CaseRecord | Case,
     *,
     form: forms.FormSpec | None = None,
     data: Mapping[str, Any] | None = None,
@@ -401,17 +403,17 @@ def done_by(call: Call, person: str, *, limit: int = 200) -> list[TaskView]:
 # -- acting --------------------------------------------------------------------------------
 
 
-def _open_row(call: Call, task_id: str) -> tuple[HumanTask, Case]:
+def _open_row(call: Call, task_id: str) -> tuple[TaskRecord, CaseRecord]:
     row = get_row(call, task_id)
     if row.state != OPEN:
         raise ConflictError(f"task {task_id} is already {row.state}")
-    case = must_get(call.session, Case, row.case_id)
+    case = instances.get_case_row(call, row.case_id)
     if case.status != instances.RUNNING:
         raise ConflictError(f"case {case.business_key} is {case.status}; its tasks cannot change")
     return row, case
 
 
-def claim(call: Call, task_id: str, actor: str) -> HumanTask:
+def claim(call: Call, task_id: str, actor: str) -> TaskRecord:
     """Take an open task from the candidates' pool."""
     organisation.require_person(call.session, actor)
     row, case = _open_row(call, task_id)
@@ -423,6 +425,7 @@ def claim(call: Call, task_id: str, actor: str) -> HumanTask:
         raise NotPermittedError(f"{actor} is not a candidate for task {task_id}", actor=actor)
     row.assignee = actor
     row.claimed_at = call.now
+    _save(call, row, "assignee", "claimed_at")
     accountability.record(
         call.session,
         at=call.now,
@@ -435,7 +438,7 @@ def claim(call: Call, task_id: str, actor: str) -> HumanTask:
     return row
 
 
-def unclaim(call: Call, task_id: str, actor: str) -> HumanTask:
+def unclaim(call: Call, task_id: str, actor: str) -> TaskRecord:
     """Give a claimed task back to its candidates."""
     row, case = _open_row(call, task_id)
     _require_holder(row, actor)
@@ -451,6 +454,7 @@ def unclaim(call: Call, task_id: str, actor: str) -> HumanTask:
         )
     row.assignee = None
     row.claimed_at = None
+    _save(call, row, "assignee", "claimed_at")
     accountability.record(
         call.session,
         at=call.now,
@@ -463,7 +467,7 @@ def unclaim(call: Call, task_id: str, actor: str) -> HumanTask:
     return row
 
 
-def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) -> HumanTask:
+def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) -> TaskRecord:
     """转办: hand the task to ``to`` for good."""
     row, case = _open_row(call, task_id)
     _require_holder(row, actor)
@@ -476,6 +480,7 @@ def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
         raise InvalidInputError("cannot transfer a task to yourself")
     row.assignee = to
     row.claimed_at = call.now
+    _save(call, row, "assignee", "claimed_at")
     accountability.record(
         call.session,
         at=call.now,
@@ -490,7 +495,7 @@ def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
     return row
 
 
-def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) -> HumanTask:
+def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) -> TaskRecord:
     """委派: lend the task to ``to``; it comes back to ``actor`` when resolved."""
     row, case = _open_row(call, task_id)
     _require_holder(row, actor)
@@ -502,6 +507,7 @@ def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
     row.owner = actor
     row.assignee = to
     row.delegation = "pending"
+    _save(call, row, "owner", "assignee", "delegation")
     accountability.record(
         call.session,
         at=call.now,
@@ -518,7 +524,7 @@ def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
 
 def resolve(
     call: Call, task_id: str, actor: str, opinion: str | None, data: Mapping[str, Any] | None = None
-) -> HumanTask:
+) -> TaskRecord:
     """The delegate answers; the task returns to its owner."""
     row, case = _open_row(call, task_id)
     if row.delegation != "pending":
@@ -526,6 +532,7 @@ def resolve(
     _require_holder(row, actor)
     row.assignee = row.owner
     row.delegation = "resolved"
+    _save(call, row, "assignee", "delegation")
     accountability.record(
         call.session,
         at=call.now,
@@ -547,7 +554,7 @@ def complete(
     data: Mapping[str, Any] | None,
     opinion: str | None,
     expected_version: int | None = None,
-) -> HumanTask:
+) -> TaskRecord:
     """Validate the form data, run the task and the engine steps after it."""
     row, case = _open_row(call, task_id)
     if row.delegation == "pending":
@@ -580,7 +587,8 @@ def complete(
     row.ended_at = call.now
     row.opinion = opinion
     row.submitted = cleaned
-    call.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+    _save(call, row, "state", "completed_by", "ended_at", "opinion", "submitted")
+    call.session.connection().execute(records.DELETE_CANDIDATES, {"b_task_id": row.id})
     accountability.record(
         call.session,
         at=call.now,
@@ -597,7 +605,11 @@ def complete(
     return row
 
 
-def _require_holder(row: HumanTask, actor: str) -> None:
+def _save(call: Call, row: TaskRecord, *names: str) -> None:
+    records.save_task(call.session.connection(), row, *names)
+
+
+def _require_holder(row: TaskRecord, actor: str) -> None:
     if row.assignee is None:
         raise NotPermittedError(f"task {row.id} is not claimed: claim it first", actor=actor)
     if row.assignee != actor:
@@ -657,7 +669,7 @@ def _is_json(value: Any, depth: int = 0) -> bool:
 def _record_sign_reply(
     call: Call,
     co: instances.Checkout,
-    row: HumanTask,
+    row: TaskRecord,
     task: Any,
     actor: str,
     data: dict[str, Any],

@@ -38,6 +38,13 @@ class XiaonengWorkflow(BpmnWorkflow):  # type: ignore[misc]
             return iter(self._unfinished(state, kwargs))
         return super().get_tasks_iterator(first_task, **kwargs)  # type: ignore[no-any-return]
 
+    def update_waiting_tasks(self) -> None:
+        """Update WAITING tasks of this workflow (SpiffWorkflow walks the tree each time)."""
+        waiting = [t for t in self.tasks.values() if t._state & TaskState.WAITING]
+        waiting.sort(key=_order)
+        for task in waiting:
+            task.task_spec._update(task)
+
     def _unfinished(self, state: int, kwargs: dict[str, Any]) -> list[Task]:
         task_filter = BpmnTaskFilter(**kwargs)
         found = [

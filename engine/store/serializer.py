@@ -37,9 +37,16 @@ _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
 
 @dataclass
 class Snapshot:
-    """What the database holds of a case's history: finished task id → change marker."""
+    """What the database holds of a case at one row version.
 
-    finished: dict[UUID, tuple[float, int]] = field(default_factory=dict)
+    ``finished``: ids of the finished tasks already in the history segments;
+    ``open``: ids of the unfinished tasks in the head, with their workflow key.
+    The sets are updated in place by the next encode (a snapshot belongs to one
+    checked-out workflow and is discarded with it if the call fails).
+    """
+
+    finished: set[UUID] = field(default_factory=set)
+    open: dict[UUID, str] = field(default_factory=dict)
     segments: int = 0
 
 
@@ -76,35 +83,44 @@ class StateCodec:
             registry._encoder_mode = False
 
     def _encode(self, workflow: BpmnWorkflow, previous: Snapshot | None) -> EncodedState:
+        # Finished tasks never change (the engine does not rewind history; a caller that
+        # does passes previous=None). So only the tasks that were open at the last save
+        # and the tasks created since need a look: a step costs O(open work), not
+        # O(history). Tasks created since the last save are at the end of each
+        # workflow's task dict (insertion order), found by walking it backwards.
         convert = self.registry.convert
         rewrite = previous is None
-        old = previous.finished if previous is not None else {}
-        finished: dict[UUID, tuple[float, int]] = {}
+        snapshot = Snapshot() if previous is None else previous
+        finished = snapshot.finished
         new_history: dict[str, dict[str, Any]] = {}
         open_tasks: dict[str, dict[str, Any]] = {}
-        seen_old = 0
+        now_open: dict[UUID, str] = {}
         for key, wf in _workflows(workflow):
-            for task_id, task in wf.tasks.items():
+            tasks = wf.tasks
+            if rewrite:
+                candidates: list[Any] = list(tasks.values())
+            else:
+                candidates = [
+                    tasks[task_id]
+                    for task_id, owner in snapshot.open.items()
+                    if owner == key and task_id in tasks
+                ]
+                fresh = []
+                for task_id in reversed(tasks):
+                    if task_id in finished or task_id in snapshot.open:
+                        break
+                    fresh.append(tasks[task_id])
+                candidates.extend(reversed(fresh))
+            for task in candidates:
+                task_id = task.id
                 if task._state & _FINISHED:
-                    marker = (task.last_state_change, len(task._children))
-                    finished[task_id] = marker
-                    known = old.get(task_id)
-                    if known is None:
+                    if task_id not in finished:
+                        finished.add(task_id)
                         new_history.setdefault(key, {})[str(task_id)] = self._finished(task)
-                    else:
-                        seen_old += 1
-                        if known != marker:
-                            rewrite = True
                 else:
+                    now_open[task_id] = key
                     open_tasks.setdefault(key, {})[str(task_id)] = convert(task)
-        if seen_old != len(old):
-            rewrite = True  # finished tasks vanished: the tree was reset
-        if rewrite:
-            new_history = {}
-            for key, wf in _workflows(workflow):
-                for task_id, task in wf.tasks.items():
-                    if task._state & _FINISHED:
-                        new_history.setdefault(key, {})[str(task_id)] = self._finished(task)
+        snapshot.open = now_open
         head = {
             "format": FORMAT,
             "workflow": self._header(workflow),
@@ -117,16 +133,15 @@ class StateCodec:
             "bpmn_events": convert(workflow.bpmn_events),
             "open": open_tasks,
         }
-        segments = 0 if rewrite else (previous.segments if previous else 0)
         history_text = None
         if new_history:
             history_text = _dumps(new_history)
-            segments += 1
+            snapshot.segments += 1
         return EncodedState(
             head=_dumps(head),
             new_history=history_text,
             rewrite_history=rewrite,
-            snapshot=Snapshot(finished=finished, segments=segments),
+            snapshot=snapshot,
         )
 
     def _finished(self, task: Any) -> dict[str, Any]:
@@ -184,13 +199,14 @@ class StateCodec:
         pending = dict(head["subprocesses"])
         self._restore_subprocesses(workflow, workflow, pending, tasks)
         workflow.bpmn_events = self.registry.restore(head.get("bpmn_events", []))
-        finished = {
-            task_id: (task.last_state_change, len(task._children))
-            for _key, wf in _workflows(workflow)
-            for task_id, task in wf.tasks.items()
-            if task._state & _FINISHED
-        }
-        return workflow, Snapshot(finished=finished, segments=segments)
+        snapshot = Snapshot(segments=segments)
+        for key, wf in _workflows(workflow):
+            for task_id, task in wf.tasks.items():
+                if task._state & _FINISHED:
+                    snapshot.finished.add(task_id)
+                else:
+                    snapshot.open[task_id] = key
+        return workflow, snapshot
 
     def _restore_tasks(self, wf: Any, task_dicts: dict[str, Any], header: dict[str, Any]) -> None:
         restore = self.registry.restore

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
 
 from engine import ConflictError, Engine
 from tests.conftest import make_engine
@@ -93,31 +92,27 @@ def test_overlapping_transactions_on_postgres_lose_optimistically(pg_url: str) -
     task = only_task(first, "C-1")
     first.claim(task.id, actor="zhangwei")
     both_loaded = threading.Barrier(2)
+    waited = threading.local()
 
-    def wait_once(session: Session) -> None:
-        if not session.info.get("raced"):
-            session.info["raced"] = True
+    # the first write of each call waits for the other call: by then both have loaded
+    # the case at the same row version
+    def before_write(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if getattr(waited, "done", False):
+            return
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            waited.done = True
             both_loaded.wait(timeout=30)
 
-    # the first write of each call (a DML statement or a flush) waits for the other call:
-    # by then both have loaded the case at the same row version
-    def before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-        wait_once(session)
-
-    def before_dml(state: ORMExecuteState) -> None:
-        if state.is_insert or state.is_update or state.is_delete:
-            wait_once(state.session)
-
-    event.listen(Session, "before_flush", before_flush)
-    event.listen(Session, "do_orm_execute", before_dml)
+    for eng in (first, second):
+        event.listen(eng.sa_engine, "before_cursor_execute", before_write)
     try:
         results = _race(
             lambda: first.complete(task.id, actor="zhangwei", data={"amount": 1}),
             lambda: second.complete(task.id, actor="zhangwei", data={"amount": 2}),
         )
     finally:
-        event.remove(Session, "before_flush", before_flush)
-        event.remove(Session, "do_orm_execute", before_dml)
+        for eng in (first, second):
+            event.remove(eng.sa_engine, "before_cursor_execute", before_write)
     errors = [r for r in results if isinstance(r, Exception)]
     assert len(errors) == 1 and isinstance(errors[0], ConflictError), results
     assert "changed by someone else" in str(errors[0])

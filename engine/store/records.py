@@ -1,0 +1,182 @@
+"""Plain records of the two hot tables (cases, human tasks) with prebuilt Core statements.
+
+Every engine step reads one case and usually one task and writes them back. Doing that
+through the ORM costs several times the database work itself (statement construction,
+identity map, unit of work), so the hot path uses these records and statements built once.
+Updates check the row version: a write that lost a race raises ConflictError and the
+caller's transaction rolls back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+
+from engine.errors import ConflictError
+from engine.store.models import (
+    AuditEntry,
+    Case,
+    CaseHistory,
+    Definition,
+    HumanTask,
+    TaskCandidate,
+    Timer,
+)
+
+_CASES = cast(Table, Case.__table__)
+_TASKS = cast(Table, HumanTask.__table__)
+
+LOST_RACE = "the case or task was changed by someone else at the same time; reload and retry"
+
+
+@dataclass(slots=True)
+class CaseRecord:
+    """A row of ``cases`` (``id`` is 0 until the case is inserted)."""
+
+    id: int
+    business_key: str
+    definition_id: int
+    process_id: str
+    status: str
+    title: str | None
+    started_by: str | None
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    state: str
+    history_segments: int
+    error: str | None
+    row_version: int
+
+
+@dataclass(slots=True)
+class TaskRecord:
+    """A row of ``human_tasks``."""
+
+    id: str
+    case_id: int
+    element_id: str
+    name: str | None
+    lane: str | None
+    form_key: str | None
+    priority: int | None
+    state: str
+    assignee: str | None
+    owner: str | None
+    delegation: str | None
+    candidate_users: list[Any]
+    candidate_groups: list[Any]
+    multi_instance_of: str | None
+    due_at: datetime | None
+    created_at: datetime
+    claimed_at: datetime | None
+    ended_at: datetime | None
+    completed_by: str | None
+    opinion: str | None
+    submitted: dict[str, Any] | None
+    row_version: int
+
+
+_CASE_FIELDS = tuple(f.name for f in fields(CaseRecord))
+_TASK_FIELDS = tuple(f.name for f in fields(TaskRecord))
+_CASE_MUTABLE = tuple(
+    f
+    for f in _CASE_FIELDS
+    if f
+    not in (
+        "id",
+        "business_key",
+        "definition_id",
+        "process_id",
+        "started_at",
+        "started_by",
+        "row_version",
+    )
+)
+
+_SELECT_CASE_BY_ID = select(*(_CASES.c[f] for f in _CASE_FIELDS)).where(
+    _CASES.c.id == bindparam("key")
+)
+_SELECT_CASE_BY_KEY = select(*(_CASES.c[f] for f in _CASE_FIELDS)).where(
+    _CASES.c.business_key == bindparam("key")
+)
+_INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+_UPDATE_CASE = update(_CASES).where(
+    _CASES.c.id == bindparam("b_id"), _CASES.c.row_version == bindparam("b_version")
+)
+_SELECT_TASK = select(*(_TASKS.c[f] for f in _TASK_FIELDS)).where(_TASKS.c.id == bindparam("key"))
+_UPDATE_TASK = update(_TASKS).where(
+    _TASKS.c.id == bindparam("b_id"), _TASKS.c.row_version == bindparam("b_version")
+)
+
+
+def load_case(conn: Connection, key: str | int) -> CaseRecord | None:
+    """The case with this id (int) or business key (str)."""
+    stmt = _SELECT_CASE_BY_ID if isinstance(key, int) else _SELECT_CASE_BY_KEY
+    row = conn.execute(stmt, {"key": key}).first()
+    return CaseRecord(*row) if row is not None else None
+
+
+def insert_case(conn: Connection, case: CaseRecord) -> None:
+    """Insert a new case and set its id."""
+    values = {f: getattr(case, f) for f in _CASE_FIELDS if f != "id"}
+    case.id = conn.execute(_INSERT_CASE, values).scalar_one()
+
+
+def save_case(conn: Connection, case: CaseRecord) -> None:
+    """Write the mutable columns if the row is still at ``case.row_version``; bump it."""
+    params = {f: getattr(case, f) for f in _CASE_MUTABLE}
+    params.update(b_id=case.id, b_version=case.row_version, row_version=case.row_version + 1)
+    if conn.execute(_UPDATE_CASE, params).rowcount != 1:
+        raise ConflictError(LOST_RACE)
+    case.row_version += 1
+
+
+def load_task(conn: Connection, task_id: str) -> TaskRecord | None:
+    """The human task with this id."""
+    row = conn.execute(_SELECT_TASK, {"key": task_id}).first()
+    return TaskRecord(*row) if row is not None else None
+
+
+def save_task(conn: Connection, task: TaskRecord, *names: str) -> None:
+    """Write the named columns if the row is still at ``task.row_version``; bump it."""
+    params: dict[str, Any] = {name: getattr(task, name) for name in names}
+    params.update(b_id=task.id, b_version=task.row_version, row_version=task.row_version + 1)
+    if conn.execute(_UPDATE_TASK, params).rowcount != 1:
+        raise ConflictError(LOST_RACE)
+    task.row_version += 1
+
+
+def task_from_orm(row: HumanTask) -> TaskRecord:
+    """A record from an ORM row (for read paths that query with the ORM)."""
+    return TaskRecord(*(getattr(row, f) for f in _TASK_FIELDS))
+
+
+def case_from_orm(row: Case) -> CaseRecord:
+    """A record from an ORM row."""
+    return CaseRecord(*(getattr(row, f) for f in _CASE_FIELDS))
+
+
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+INSERT_AUDIT = insert(_table(AuditEntry))
+INSERT_HISTORY = insert(_table(CaseHistory))
+INSERT_TASKS = insert(_TASKS)
+INSERT_CANDIDATES = insert(_table(TaskCandidate))
+INSERT_TIMERS = insert(_table(Timer))
+DELETE_CANDIDATES = (
+    _table(TaskCandidate).delete().where(_table(TaskCandidate).c.task_id == bindparam("b_task_id"))
+)
+_DEFINITIONS = _table(Definition)
+SELECT_LATEST_DEFINITION = (
+    select(_DEFINITIONS.c.id)
+    .where(_DEFINITIONS.c.process_id == bindparam("process_id"))
+    .order_by(_DEFINITIONS.c.version.desc())
+    .limit(1)
+)
+SELECT_CASE_ID_BY_KEY = select(_CASES.c.id).where(_CASES.c.business_key == bindparam("key"))
