@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from engine.store import records
@@ -37,7 +37,7 @@ AUDITED_ACTIONS = frozenset(
 
 
 def record(
-    session: Session,
+    conn: Connection,
     *,
     at: datetime,
     action: str,
@@ -51,7 +51,7 @@ def record(
     """Append one audit line in the caller's transaction."""
     if action not in AUDITED_ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    session.connection().execute(
+    conn.execute(
         records.INSERT_AUDIT,
         {
             "at": at,

@@ -13,7 +13,7 @@ from engine import accountability, definitions, instances, organisation, parsing
 from engine.clock import Clock
 from engine.errors import CaseError, InvalidInputError, NotFoundError, ScriptError
 from engine.runtime import Call, Runtime
-from engine.store import db
+from engine.store import db, records
 from engine.store.models import Case, Definition, HumanTask
 from engine.store.records import CaseRecord, TaskRecord
 from engine.views import (
@@ -53,7 +53,7 @@ class Engine:
         if create_schema:
             db.upgrade_schema(self.sa_engine)
         self.runtime = Runtime(
-            db.make_sessionmaker(self.sa_engine),
+            self.sa_engine,
             clock=clock,
             workflow_cache_size=workflow_cache_size,
         )
@@ -131,18 +131,17 @@ class Engine:
         """Start a case of the newest (or the named) version and run it to its first wait."""
         payload = tasks._plain_data(data or {})
         with self.runtime.call() as call:
-            definition = definitions.get(call, process_id, version)
+            loaded = definitions.resolve(call, process_id, version)
             case = instances.start(
                 call,
-                definition=definition,
+                loaded=loaded,
                 business_key=business_key,
                 data=payload,
                 actor=actor,
                 title=title,
             )
-            return self._summary(
-                call, case, definition, open_tasks=tasks.query(call, case_id=case.id)
-            )
+            open_tasks = [tasks.view(r, case) for r in records.open_tasks_of(call.conn, case.id)]
+            return self._summary(call, case, open_tasks=open_tasks)
 
     def get_case(self, key: str | int, *, with_history: bool = True) -> CaseSummary:
         """A case by number (or id) with its open tasks, data and history."""
@@ -334,7 +333,7 @@ class Engine:
             except NotFoundError:
                 return
             accountability.record(
-                call.session,
+                call.conn,
                 at=call.now,
                 action="error",
                 actor=None,

@@ -19,7 +19,7 @@ from engine import accountability, parsing, scripting
 from engine.errors import NotFoundError
 from engine.forms import FormSpec
 from engine.runtime import Call
-from engine.store import must_get
+from engine.store import must_get, records
 from engine.store.models import Definition
 from engine.views import DefinitionView, DeploymentResult
 
@@ -83,7 +83,7 @@ def deploy(call: Call, files: Sequence[parsing.SourceFile], actor: str | None) -
         call.session.add(row)
         call.session.flush()
         accountability.record(
-            call.session,
+            call.conn,
             at=call.now,
             action="deploy",
             actor=actor,
@@ -128,6 +128,23 @@ def get(call: Call, process_id: str, version: int | None = None) -> Definition:
     if found is None:
         raise NotFoundError("process definition", f"{process_id} v{version}")
     return found
+
+
+def resolve(call: Call, process_id: str, version: int | None = None) -> LoadedDefinition:
+    """The parsed newest (or named) version of a process, read without the ORM."""
+    if version is None:
+        found = call.conn.execute(
+            records.SELECT_LATEST_DEFINITION, {"process_id": process_id}
+        ).scalar()
+        if found is None:
+            raise NotFoundError("process definition", process_id)
+    else:
+        found = call.conn.execute(
+            records.SELECT_DEFINITION_VERSION, {"process_id": process_id, "version": version}
+        ).scalar()
+        if found is None:
+            raise NotFoundError("process definition", f"{process_id} v{version}")
+    return load_by_id(call, int(found))
 
 
 def listing(call: Call, process_id: str | None = None) -> list[DefinitionView]:

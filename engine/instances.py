@@ -22,13 +22,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from engine import accountability, definitions, scripting, tasks
 from engine.errors import CaseError, ConflictError, NotFoundError, ScriptError, XiaonengError
 from engine.runtime import CachedWorkflow, Call
 from engine.store import records
-from engine.store.models import CaseHistory, Definition, Timer
+from engine.store.models import CaseHistory, Timer
 from engine.store.records import CaseRecord
 from engine.store.serializer import Snapshot
 from engine.workflow import XiaonengWorkflow
@@ -61,7 +61,7 @@ class Checkout:
 
 def get_case_row(call: Call, key: str | int) -> CaseRecord:
     """Return the case by business key (str) or id (int), or raise NotFoundError."""
-    case = records.load_case(call.session.connection(), key)
+    case = records.load_case(call.conn, key)
     if case is None:
         raise NotFoundError("case", key)
     return case
@@ -70,23 +70,18 @@ def get_case_row(call: Call, key: str | int) -> CaseRecord:
 def start(
     call: Call,
     *,
-    definition: Definition,
+    loaded: definitions.LoadedDefinition,
     business_key: str,
     data: dict[str, Any],
     actor: str | None,
     title: str | None = None,
 ) -> CaseRecord:
-    """Create a case on ``definition``, run it to its first wait state and save it."""
+    """Create a case on the ``loaded`` definition, run it to its first wait state and save it."""
     if not business_key or len(business_key) > 100:
         raise XiaonengError("business key (case number) must be 1-100 characters")
-    exists = (
-        call.session.connection()
-        .execute(records.SELECT_CASE_ID_BY_KEY, {"key": business_key})
-        .first()
-    )
+    exists = call.conn.execute(records.SELECT_CASE_ID_BY_KEY, {"key": business_key}).first()
     if exists is not None:
         raise ConflictError(f"case number already exists: {business_key}")
-    loaded = definitions.load(call, definition)
     workflow = XiaonengWorkflow(
         loaded.spec, loaded.subprocess_specs, script_engine=loaded.script_engine
     )
@@ -95,8 +90,8 @@ def start(
     case = CaseRecord(
         id=0,  # inserted by save() with its first state
         business_key=business_key,
-        definition_id=definition.id,
-        process_id=definition.process_id,
+        definition_id=loaded.definition_id,
+        process_id=loaded.process_id,
         status=RUNNING,
         title=title,
         started_by=actor,
@@ -114,12 +109,12 @@ def start(
     run_engine(call, checkout)
     save(call, checkout)
     accountability.record(
-        call.session,
+        call.conn,
         at=call.now,
         action="start",
         actor=actor,
         case_id=case.id,
-        detail={"process_id": definition.process_id, "version": definition.version},
+        detail={"process_id": loaded.process_id, "version": loaded.version},
     )
     return case
 
@@ -183,7 +178,7 @@ def save(call: Call, co: Checkout) -> None:
     # the row-version checks come first: a call that lost a race stops here with
     # ConflictError before writing anything else
     call.session.flush()
-    conn = call.session.connection()
+    conn = call.conn
     if case.id == 0:
         records.insert_case(conn, case)
     else:
@@ -282,20 +277,21 @@ def sync_timers(call: Call, co: Checkout) -> None:
         if timer_id not in known
     ]
     if new:
-        call.session.connection().execute(records.INSERT_TIMERS, new)
+        call.conn.execute(records.INSERT_TIMERS, new)
     for timer_id, (_element, _kind, due) in waiting.items():
         if timer_id in known and known[timer_id] != due:
             # a cycle timer re-armed, or a moved deadline
-            call.session.execute(update(Timer).where(Timer.id == timer_id).values(due_at=due))
+            call.conn.execute(records.MOVE_TIMER, {"b_id": timer_id, "b_due": due})
     for timer_id, due in known.items():
         if timer_id not in waiting:
             fired = due <= call.now
-            call.session.execute(
-                update(Timer)
-                .where(Timer.id == timer_id)
-                .values(
-                    state="fired" if fired else "cancelled", fired_at=call.now if fired else None
-                )
+            call.conn.execute(
+                records.END_TIMER,
+                {
+                    "b_id": timer_id,
+                    "b_state": "fired" if fired else "cancelled",
+                    "b_fired_at": call.now if fired else None,
+                },
             )
     co.timers = {timer_id: due for timer_id, (_e, _k, due) in waiting.items()}
 
@@ -342,7 +338,7 @@ def fire_timers(call: Call, case: CaseRecord) -> int:
         if timer.id not in after or timer.id in before:
             fired += 1
             accountability.record(
-                call.session,
+                call.conn,
                 at=call.now,
                 action="timer",
                 actor=None,
@@ -364,7 +360,7 @@ def terminate(call: Call, case: CaseRecord, actor: str | None, reason: str | Non
     case.status = TERMINATED
     case.ended_at = call.now
     accountability.record(
-        call.session, at=call.now, action="terminate", actor=actor, case_id=case.id, opinion=reason
+        call.conn, at=call.now, action="terminate", actor=actor, case_id=case.id, opinion=reason
     )
     save(call, co)
 

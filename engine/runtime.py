@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -83,29 +85,56 @@ class WorkflowCache:
             self._items.clear()
 
 
-@dataclass
 class Call:
-    """One engine call: its session (inside a transaction), its moment and its actor."""
+    """One engine call: one connection inside one transaction, one "now".
 
-    session: Session
-    runtime: Runtime
-    now: datetime
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
-    # the case's open human tasks after the last save of this call (None: not saved)
-    open_tasks: tuple[str, ...] | None = None
+    Hot paths use ``conn`` (Core statements); ``session`` is an ORM session on the same
+    connection and transaction, created on first use and flushed before the commit.
+    """
+
+    __slots__ = ("_session", "after_commit", "conn", "now", "open_tasks", "runtime")
+
+    def __init__(self, conn: Connection, runtime: Runtime, now: datetime) -> None:
+        self.conn = conn
+        self.runtime = runtime
+        self.now = now
+        self.after_commit: list[Callable[[], None]] = []
+        # the case's open human tasks after the last save of this call (None: not saved)
+        self.open_tasks: tuple[str, ...] | None = None
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The ORM session of this call (same connection, same transaction)."""
+        if self._session is None:
+            self._session = Session(
+                bind=self.conn,
+                autoflush=False,
+                expire_on_commit=False,
+            )
+        return self._session
+
+    def _finish(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def _close(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
 
 class Runtime:
-    """Long-lived parts of an engine: sessions, clock, caches, codec."""
+    """Long-lived parts of an engine: connections, clock, caches, codec."""
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        sa_engine: SAEngine,
         *,
         clock: Clock | None = None,
         workflow_cache_size: int = 2000,
     ) -> None:
-        self.sessions = sessions
+        self.sa_engine = sa_engine
+        self.sessions = sessionmaker(sa_engine, expire_on_commit=False, autoflush=False)
         self.clock: Clock = clock or SystemClock()
         self.codec = StateCodec()
         self.workflows = WorkflowCache(workflow_cache_size)
@@ -115,11 +144,15 @@ class Runtime:
     @contextmanager
     def call(self) -> Iterator[Call]:
         """Run one engine call in one transaction; map lost races to ConflictError."""
-        session = self.sessions()
-        call = Call(session=session, runtime=self, now=self.clock.now())
+        call: Call | None = None
         try:
-            with session.begin():
-                yield call
+            with self.sa_engine.begin() as conn:
+                call = Call(conn, self, self.clock.now())
+                try:
+                    yield call
+                    call._finish()
+                finally:
+                    call._close()
         except StaleDataError as exc:
             raise ConflictError(
                 "the case or task was changed by someone else at the same time; reload and retry"
@@ -133,8 +166,7 @@ class Runtime:
             if _is_lock_conflict(exc):
                 raise ConflictError("the database is busy with a conflicting change") from exc
             raise
-        finally:
-            session.close()
+        assert call is not None  # noqa: S101  (the with block ran)
         for action in call.after_commit:
             action()
 

@@ -60,11 +60,11 @@ def sync(call: Call, co: instances.Checkout) -> None:
     Only changes are written; what the database holds is known from the workflow cache
     (or read once on a cache miss).
     """
-    session = call.session
+    conn = call.conn
     ready = {str(t.id): t for t in co.workflow.get_tasks(state=TaskState.READY, manual=True)}
     if co.open_tasks is None:
         co.open_tasks = set(
-            session.scalars(
+            conn.scalars(
                 select(HumanTask.id).where(HumanTask.case_id == co.case.id, HumanTask.state == OPEN)
             )
         )
@@ -74,7 +74,6 @@ def sync(call: Call, co: instances.Checkout) -> None:
     for task_id, task in ready.items():
         if task_id not in known:
             _new_row(call, co, task, rows, candidates)
-    conn = session.connection()
     if rows:
         conn.execute(records.INSERT_TASKS, rows)
     if candidates:
@@ -87,22 +86,19 @@ def sync(call: Call, co: instances.Checkout) -> None:
 
 
 def _cancel_rows(call: Call, co: instances.Checkout, gone: list[str]) -> None:
-    session = call.session
+    conn = call.conn
     elements = dict(
-        session.execute(
-            select(HumanTask.id, HumanTask.element_id).where(HumanTask.id.in_(gone))
-        ).all()
+        conn.execute(select(HumanTask.id, HumanTask.element_id).where(HumanTask.id.in_(gone))).all()
     )
-    session.execute(
+    conn.execute(
         update(HumanTask)
         .where(HumanTask.id.in_(gone), HumanTask.state == OPEN)
         .values(state=CANCELLED, ended_at=call.now, row_version=HumanTask.row_version + 1)
-        .execution_options(synchronize_session=False)
     )
-    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
+    conn.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
     for task_id in gone:
         accountability.record(
-            session,
+            conn,
             at=call.now,
             action="cancel",
             actor=None,
@@ -250,7 +246,7 @@ def _int_or_none(value: Any) -> int | None:
 
 def get_row(call: Call, task_id: str) -> TaskRecord:
     """Return the human-task row or raise NotFoundError."""
-    row = records.load_task(call.session.connection(), task_id)
+    row = records.load_task(call.conn, task_id)
     if row is None:
         raise NotFoundError("task", task_id)
     return row
@@ -427,7 +423,7 @@ def claim(call: Call, task_id: str, actor: str) -> TaskRecord:
     row.claimed_at = call.now
     _save(call, row, "assignee", "claimed_at")
     accountability.record(
-        call.session,
+        call.conn,
         at=call.now,
         action="claim",
         actor=actor,
@@ -456,7 +452,7 @@ def unclaim(call: Call, task_id: str, actor: str) -> TaskRecord:
     row.claimed_at = None
     _save(call, row, "assignee", "claimed_at")
     accountability.record(
-        call.session,
+        call.conn,
         at=call.now,
         action="unclaim",
         actor=actor,
@@ -482,7 +478,7 @@ def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
     row.claimed_at = call.now
     _save(call, row, "assignee", "claimed_at")
     accountability.record(
-        call.session,
+        call.conn,
         at=call.now,
         action="transfer",
         actor=actor,
@@ -509,7 +505,7 @@ def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
     row.delegation = "pending"
     _save(call, row, "owner", "assignee", "delegation")
     accountability.record(
-        call.session,
+        call.conn,
         at=call.now,
         action="delegate",
         actor=actor,
@@ -534,7 +530,7 @@ def resolve(
     row.delegation = "resolved"
     _save(call, row, "assignee", "delegation")
     accountability.record(
-        call.session,
+        call.conn,
         at=call.now,
         action="resolve",
         actor=actor,
@@ -588,9 +584,9 @@ def complete(
     row.opinion = opinion
     row.submitted = cleaned
     _save(call, row, "state", "completed_by", "ended_at", "opinion", "submitted")
-    call.session.connection().execute(records.DELETE_CANDIDATES, {"b_task_id": row.id})
+    call.conn.execute(records.DELETE_CANDIDATES, {"b_task_id": row.id})
     accountability.record(
-        call.session,
+        call.conn,
         at=call.now,
         action="complete",
         actor=actor,
@@ -606,7 +602,7 @@ def complete(
 
 
 def _save(call: Call, row: TaskRecord, *names: str) -> None:
-    records.save_task(call.session.connection(), row, *names)
+    records.save_task(call.conn, row, *names)
 
 
 def _require_holder(row: TaskRecord, actor: str) -> None:
@@ -721,7 +717,7 @@ def _record_sign_reply(
     )
     task.data["sign_decided"] = decided
     accountability.record(
-        call.session,
+        call.conn,
         at=call.now,
         action="sign",
         actor=actor,

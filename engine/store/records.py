@@ -180,3 +180,26 @@ SELECT_LATEST_DEFINITION = (
     .limit(1)
 )
 SELECT_CASE_ID_BY_KEY = select(_CASES.c.id).where(_CASES.c.business_key == bindparam("key"))
+SELECT_DEFINITION_VERSION = select(_DEFINITIONS.c.id).where(
+    _DEFINITIONS.c.process_id == bindparam("process_id"),
+    _DEFINITIONS.c.version == bindparam("version"),
+)
+_TIMERS = _table(Timer)
+MOVE_TIMER = (
+    update(_TIMERS).where(_TIMERS.c.id == bindparam("b_id")).values(due_at=bindparam("b_due"))
+)
+END_TIMER = (
+    update(_TIMERS)
+    .where(_TIMERS.c.id == bindparam("b_id"))
+    .values(state=bindparam("b_state"), fired_at=bindparam("b_fired_at"))
+)
+_SELECT_OPEN_TASKS = (
+    select(*(_TASKS.c[f] for f in _TASK_FIELDS))
+    .where(_TASKS.c.case_id == bindparam("case_id"), _TASKS.c.state == "open")
+    .order_by(_TASKS.c.created_at, _TASKS.c.id)
+)
+
+
+def open_tasks_of(conn: Connection, case_id: int) -> list[TaskRecord]:
+    """The open human tasks of a case, oldest first."""
+    return [TaskRecord(*row) for row in conn.execute(_SELECT_OPEN_TASKS, {"case_id": case_id})]
