@@ -15,7 +15,8 @@ from engine.errors import CaseError, InvalidInputError, NotFoundError, ScriptErr
 from engine.runtime import Call, Runtime
 from engine.store import db, records
 from engine.store.models import Case, Definition, HumanTask
-from engine.store.records import CaseRecord, TaskRecord
+from engine.store.records import CaseRecord
+from engine.tasks import Acted
 from engine.views import (
     AuditView,
     CaseSummary,
@@ -298,11 +299,9 @@ class Engine:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _task_call(self, task_id: str, act: Callable[[Call], TaskRecord]) -> TaskView:
+    def _task_call(self, task_id: str, act: Callable[[Call], Acted]) -> TaskView:
         def run(call: Call) -> TaskView:
-            row = act(call)
-            call.session.flush()
-            case = instances.get_case_row(call, row.case_id)
+            row, case = act(call)
             following = call.open_tasks
             if following is None:
                 following = tasks.open_ids(call, case.id)

@@ -41,6 +41,8 @@ from engine.store.models import Case, HumanTask, SignReply, TaskCandidate
 from engine.store.records import CaseRecord, TaskRecord
 from engine.views import FormFieldView, SignReplyView, TaskView
 
+Acted = tuple[TaskRecord, CaseRecord]  # the task acted on and its case, as saved
+
 OPEN = "open"
 COMPLETED = "completed"
 CANCELLED = "cancelled"
@@ -399,17 +401,19 @@ def done_by(call: Call, person: str, *, limit: int = 200) -> list[TaskView]:
 # -- acting --------------------------------------------------------------------------------
 
 
-def _open_row(call: Call, task_id: str) -> tuple[TaskRecord, CaseRecord]:
-    row = get_row(call, task_id)
+def _open_row(call: Call, task_id: str) -> Acted:
+    found = records.load_task_and_case(call.conn, task_id)
+    if found is None:
+        raise NotFoundError("task", task_id)
+    row, case = found
     if row.state != OPEN:
         raise ConflictError(f"task {task_id} is already {row.state}")
-    case = instances.get_case_row(call, row.case_id)
     if case.status != instances.RUNNING:
         raise ConflictError(f"case {case.business_key} is {case.status}; its tasks cannot change")
     return row, case
 
 
-def claim(call: Call, task_id: str, actor: str) -> TaskRecord:
+def claim(call: Call, task_id: str, actor: str) -> Acted:
     """Take an open task from the candidates' pool."""
     organisation.require_person(call.session, actor)
     row, case = _open_row(call, task_id)
@@ -431,10 +435,10 @@ def claim(call: Call, task_id: str, actor: str) -> TaskRecord:
         task_id=row.id,
         element_id=row.element_id,
     )
-    return row
+    return row, case
 
 
-def unclaim(call: Call, task_id: str, actor: str) -> TaskRecord:
+def unclaim(call: Call, task_id: str, actor: str) -> Acted:
     """Give a claimed task back to its candidates."""
     row, case = _open_row(call, task_id)
     _require_holder(row, actor)
@@ -460,10 +464,10 @@ def unclaim(call: Call, task_id: str, actor: str) -> TaskRecord:
         task_id=row.id,
         element_id=row.element_id,
     )
-    return row
+    return row, case
 
 
-def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) -> TaskRecord:
+def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) -> Acted:
     """转办: hand the task to ``to`` for good."""
     row, case = _open_row(call, task_id)
     _require_holder(row, actor)
@@ -488,10 +492,10 @@ def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
         detail={"from": actor, "to": to},
         opinion=_opinion(reason),
     )
-    return row
+    return row, case
 
 
-def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) -> TaskRecord:
+def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) -> Acted:
     """委派: lend the task to ``to``; it comes back to ``actor`` when resolved."""
     row, case = _open_row(call, task_id)
     _require_holder(row, actor)
@@ -515,12 +519,12 @@ def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
         detail={"owner": actor, "delegate": to},
         opinion=_opinion(reason),
     )
-    return row
+    return row, case
 
 
 def resolve(
     call: Call, task_id: str, actor: str, opinion: str | None, data: Mapping[str, Any] | None = None
-) -> TaskRecord:
+) -> Acted:
     """The delegate answers; the task returns to its owner."""
     row, case = _open_row(call, task_id)
     if row.delegation != "pending":
@@ -540,7 +544,7 @@ def resolve(
         detail={"owner": row.owner, "data": _plain_data(data or {})},
         opinion=_opinion(opinion),
     )
-    return row
+    return row, case
 
 
 def complete(
@@ -550,7 +554,7 @@ def complete(
     data: Mapping[str, Any] | None,
     opinion: str | None,
     expected_version: int | None = None,
-) -> TaskRecord:
+) -> Acted:
     """Validate the form data, run the task and the engine steps after it."""
     row, case = _open_row(call, task_id)
     if row.delegation == "pending":
@@ -598,7 +602,7 @@ def complete(
     )
     instances.run_engine(call, co)
     instances.save(call, co)
-    return row
+    return row, case
 
 
 def _save(call: Call, row: TaskRecord, *names: str) -> None:

@@ -63,7 +63,8 @@ def _configure_sqlite(engine: SAEngine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         readonly = connection.get_execution_options().get("xiaoneng_readonly")
-        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        # straight to the driver: this runs at the start of every transaction
+        connection.connection.dbapi_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: SAEngine) -> sessionmaker[Session]:

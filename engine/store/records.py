@@ -203,3 +203,19 @@ _SELECT_OPEN_TASKS = (
 def open_tasks_of(conn: Connection, case_id: int) -> list[TaskRecord]:
     """The open human tasks of a case, oldest first."""
     return [TaskRecord(*row) for row in conn.execute(_SELECT_OPEN_TASKS, {"case_id": case_id})]
+
+
+_SELECT_TASK_AND_CASE = (
+    select(*(_TASKS.c[f] for f in _TASK_FIELDS), *(_CASES.c[f] for f in _CASE_FIELDS))
+    .select_from(_TASKS.join(_CASES, _CASES.c.id == _TASKS.c.case_id))
+    .where(_TASKS.c.id == bindparam("key"))
+)
+
+
+def load_task_and_case(conn: Connection, task_id: str) -> tuple[TaskRecord, CaseRecord] | None:
+    """A human task and its case, in one query."""
+    row = conn.execute(_SELECT_TASK_AND_CASE, {"key": task_id}).first()
+    if row is None:
+        return None
+    split = len(_TASK_FIELDS)
+    return TaskRecord(*row[:split]), CaseRecord(*row[split:])
