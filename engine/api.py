@@ -13,9 +13,9 @@ from engine import accountability, definitions, instances, organisation, parsing
 from engine.clock import Clock
 from engine.errors import CaseError, InvalidInputError, NotFoundError, ScriptError
 from engine.runtime import Call, Runtime
-from engine.store import db, records
+from engine.store import db
 from engine.store.models import Case, Definition, HumanTask
-from engine.store.records import CaseRecord
+from engine.store.records import CaseRecord, TaskRecord
 from engine.tasks import Acted
 from engine.views import (
     AuditView,
@@ -141,7 +141,15 @@ class Engine:
                 actor=actor,
                 title=title,
             )
-            open_tasks = [tasks.view(r, case) for r in records.open_tasks_of(call.conn, case.id)]
+            open_tasks = [
+                tasks.view(
+                    TaskRecord(
+                        **row, ended_at=None, completed_by=None, opinion=None, submitted=None
+                    ),
+                    case,
+                )
+                for row in call.created_tasks
+            ]
             return self._summary(call, case, open_tasks=open_tasks)
 
     def get_case(self, key: str | int, *, with_history: bool = True) -> CaseSummary:

@@ -79,9 +79,7 @@ def start(
     """Create a case on the ``loaded`` definition, run it to its first wait state and save it."""
     if not business_key or len(business_key) > 100:
         raise XiaonengError("business key (case number) must be 1-100 characters")
-    exists = call.conn.execute(records.SELECT_CASE_ID_BY_KEY, {"key": business_key}).first()
-    if exists is not None:
-        raise ConflictError(f"case number already exists: {business_key}")
+    # a taken case number is found by the unique index when the case is inserted
     workflow = XiaonengWorkflow(
         loaded.spec, loaded.subprocess_specs, script_engine=loaded.script_engine
     )

@@ -92,7 +92,15 @@ class Call:
     connection and transaction, created on first use and flushed before the commit.
     """
 
-    __slots__ = ("_session", "after_commit", "conn", "now", "open_tasks", "runtime")
+    __slots__ = (
+        "_session",
+        "after_commit",
+        "conn",
+        "created_tasks",
+        "now",
+        "open_tasks",
+        "runtime",
+    )
 
     def __init__(self, conn: Connection, runtime: Runtime, now: datetime) -> None:
         self.conn = conn
@@ -101,6 +109,8 @@ class Call:
         self.after_commit: list[Callable[[], None]] = []
         # the case's open human tasks after the last save of this call (None: not saved)
         self.open_tasks: tuple[str, ...] | None = None
+        # human-task rows inserted by this call (as written)
+        self.created_tasks: list[dict[str, Any]] = []
         self._session: Session | None = None
 
     @property

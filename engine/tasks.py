@@ -85,6 +85,7 @@ def sync(call: Call, co: instances.Checkout) -> None:
         _cancel_rows(call, co, gone)
     co.open_tasks = set(ready)
     call.open_tasks = tuple(ready)
+    call.created_tasks.extend(rows)
 
 
 def _cancel_rows(call: Call, co: instances.Checkout, gone: list[str]) -> None:
@@ -588,7 +589,8 @@ def complete(
     row.opinion = opinion
     row.submitted = cleaned
     _save(call, row, "state", "completed_by", "ended_at", "opinion", "submitted")
-    call.conn.execute(records.DELETE_CANDIDATES, {"b_task_id": row.id})
+    if row.candidate_users or row.candidate_groups:
+        call.conn.execute(records.DELETE_CANDIDATES, {"b_task_id": row.id})
     accountability.record(
         call.conn,
         at=call.now,

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, inspect
@@ -33,6 +34,8 @@ def database_url(url: str | None = None) -> str:
 def make_engine(url: str | None = None, **kwargs: Any) -> SAEngine:
     """Create a SQLAlchemy engine with the settings Xiaoneng needs on each backend."""
     url = database_url(url)
+    kwargs.setdefault("json_serializer", json_dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -41,9 +44,16 @@ def make_engine(url: str | None = None, **kwargs: Any) -> SAEngine:
         )
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping (a round trip per call); connections are recycled instead, and a
+    # dropped connection fails one call, which the caller may retry.
+    kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
     return create_engine(url, **kwargs)
+
+
+def json_dumps(value: Any) -> str:
+    """JSON for JSON columns (orjson: several times faster than the standard library)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _configure_sqlite(engine: SAEngine) -> None:

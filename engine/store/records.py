@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from engine.errors import ConflictError
 from engine.store.models import (
@@ -121,9 +122,14 @@ def load_case(conn: Connection, key: str | int) -> CaseRecord | None:
 
 
 def insert_case(conn: Connection, case: CaseRecord) -> None:
-    """Insert a new case and set its id."""
+    """Insert a new case and set its id; a taken business key is a ConflictError."""
     values = {f: getattr(case, f) for f in _CASE_FIELDS if f != "id"}
-    case.id = conn.execute(_INSERT_CASE, values).scalar_one()
+    try:
+        case.id = conn.execute(_INSERT_CASE, values).scalar_one()
+    except IntegrityError as exc:
+        if "business_key" in str(exc.orig):
+            raise ConflictError(f"case number already exists: {case.business_key}") from exc
+        raise
 
 
 def save_case(conn: Connection, case: CaseRecord) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -180,14 +181,14 @@ class StateCodec:
         script_engine: Any,
     ) -> tuple[BpmnWorkflow, Snapshot]:
         """Rebuild the workflow from its head and history segments, on a parsed spec."""
-        head = json.loads(head_text)
+        head = orjson.loads(head_text)
         if head.get("format") != FORMAT:
             raise ValueError(f"unknown case state format {head.get('format')!r}")
         tasks: dict[str, dict[str, Any]] = {}
         segments = 0
         for text in history_texts:
             segments += 1
-            for key, chunk in json.loads(text).items():
+            for key, chunk in orjson.loads(text).items():
                 tasks.setdefault(key, {}).update(chunk)
         for key, chunk in head["open"].items():
             tasks.setdefault(key, {}).update(chunk)
@@ -263,7 +264,7 @@ def _parents_first(task_dicts: dict[str, Any], root: str) -> list[dict[str, Any]
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def full_dict(workflow: BpmnWorkflow) -> dict[str, Any]:
