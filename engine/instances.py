@@ -8,6 +8,7 @@ timer rows — all in the caller's transaction.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -298,10 +299,16 @@ def _timer_due(task: Any, event_definition: TimerEventDefinition) -> datetime | 
     value = event_definition.details(task).value
     if value is None:
         return None
-    due = value if isinstance(value, datetime) else TimerEventDefinition.get_datetime(value)
+    due = value if isinstance(value, datetime) else _parse_due(value)
     if due.tzinfo is None:  # SpiffWorkflow reads a naive timeDate as UTC-less; we store UTC
         due = due.replace(tzinfo=UTC)
     return due.astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_due(value: str) -> datetime:
+    """ISO moment of a waiting timer (the same strings come back on every save)."""
+    return TimerEventDefinition.get_datetime(value)  # type: ignore[no-any-return]
 
 
 def due_timer_cases(call: Call, limit: int = 100) -> list[int]:

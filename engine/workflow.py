@@ -98,5 +98,5 @@ class XiaonengWorkflow(BpmnWorkflow):  # type: ignore[misc]
         return found
 
 
-def _order(task: Task) -> tuple[float, str]:
-    return task.last_state_change, str(task.id)
+def _order(task: Task) -> tuple[float, UUID]:
+    return task.last_state_change, task.id
