@@ -234,8 +234,15 @@ class Engine:
         """Tasks filtered by user (holder or candidate), group, case and state."""
         with self.runtime.call() as call:
             case_id = instances.get_case_row(call, case).id if case is not None else None
+            groups = organisation.groups_of(call.session, user) if user else frozenset()
             return tasks.query(
-                call, user=user, group=group, case_id=case_id, state=state, limit=limit
+                call,
+                user=user,
+                user_groups=groups,
+                group=group,
+                case_id=case_id,
+                state=state,
+                limit=limit,
             )
 
     def done(self, person: str) -> list[TaskView]:

@@ -356,12 +356,14 @@ def query(
     call: Call,
     *,
     user: str | None = None,
+    user_groups: Iterable[str] = (),
     group: str | None = None,
     case_id: int | None = None,
     state: str | None = OPEN,
     limit: int = 200,
 ) -> list[TaskView]:
-    """Tasks filtered by holder/candidate user, candidate group, case and state."""
+    """Tasks filtered by user (held, done, or offered to them or their groups), candidate
+    group, case and state."""
     stmt = select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
     if state:
         stmt = stmt.where(HumanTask.state == state)
@@ -369,7 +371,10 @@ def query(
         stmt = stmt.where(HumanTask.case_id == case_id)
     if user:
         by_user = select(TaskCandidate.task_id).where(
-            TaskCandidate.kind == "user", TaskCandidate.value == user
+            or_(
+                (TaskCandidate.kind == "user") & (TaskCandidate.value == user),
+                (TaskCandidate.kind == "group") & TaskCandidate.value.in_(list(user_groups)),
+            )
         )
         stmt = stmt.where(
             or_(
@@ -789,3 +794,15 @@ def sign_replies(call: Call, case_id: int, element_id: str | None = None) -> lis
         )
         for r in call.session.scalars(stmt.order_by(SignReply.id))
     ]
+
+
+def _sign_results_helper(element_id: str) -> dict[str, Any]:
+    """``sign_results("joint_review")`` in a diagram: the kept replies and the tally."""
+    task = scripting.current_task.get()
+    if task is None:
+        return {}
+    results = task.workflow.top_workflow.data.get(SIGN_RESULTS_KEY, {})
+    return dict(results.get(element_id, {}))
+
+
+scripting.register_helper("sign_results", _sign_results_helper)

@@ -100,3 +100,23 @@ def test_deploy_folder_of_the_process_library(engine: Engine) -> None:
 
     result = engine.deploy([BPMN])
     assert "general_permit" in result.created
+
+
+def test_diagram_script_that_imports_is_rejected_at_deploy(engine: Engine) -> None:
+    xml = (
+        (DATA / "loop.bpmn")
+        .read_bytes()
+        .replace(
+            b'<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />',
+            b'<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sneaky" />'
+            b'<bpmn:scriptTask id="sneaky" scriptFormat="python"><bpmn:script>'
+            b"import os\nos.popen('id')</bpmn:script></bpmn:scriptTask>"
+            b'<bpmn:sequenceFlow id="f1b" sourceRef="sneaky" targetRef="work" />',
+        )
+    )
+    with pytest.raises(InvalidDefinitionError) as info:
+        engine.deploy([SourceFile("loop.bpmn", xml)])
+    problem = info.value.problems[0]
+    assert (problem.file, problem.element_id) == ("loop.bpmn", "sneaky")
+    assert "import" in problem.message
+    assert _rows(engine, Definition) == 0

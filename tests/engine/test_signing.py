@@ -123,3 +123,26 @@ def test_vote_share_counts_against_all_signers(engine: Engine, tmp_path: Path, r
     assert engine.get_case("S-1").status == "running"
     _sign(engine, "S-1", "zhaomin", True)
     assert engine.get_case("S-1").data["joint_sign_passed"] is True
+
+
+def test_timer_path_reads_kept_replies_through_helper(
+    engine: Engine, tmp_path: Path, time_machine
+) -> None:  # type: ignore[no-untyped-def]
+    xml = (DATA / "signing.bpmn").read_text(encoding="utf-8")
+    xml = xml.replace(
+        '<bpmn:sequenceFlow id="f_late" sourceRef="sign_deadline" targetRef="chase" />',
+        '<bpmn:sequenceFlow id="f_late" sourceRef="sign_deadline" targetRef="tally" />'
+        '<bpmn:scriptTask id="tally" scriptFormat="python"><bpmn:script>'
+        'replied = len(sign_results("joint_sign")["replies"])</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:sequenceFlow id="f_tally" sourceRef="tally" targetRef="chase" />',
+    )
+    engine.deploy([SourceFile("signing.bpmn", xml.encode())])
+    time_machine.move_to(engine.clock.now(), tick=False)
+    engine.start_case("signing", "S-1", data={"signers": SIGNERS})
+    _sign(engine, "S-1", "zhangwei", True)
+    later = engine.clock.now() + timedelta(days=2)
+    engine.clock.set(later)  # type: ignore[attr-defined]
+    time_machine.move_to(later, tick=False)
+    engine.fire_due_timers()
+    chase = engine.tasks(case="S-1")[0]
+    assert engine.get_task(chase.id).data["replied"] == 1
