@@ -432,15 +432,7 @@ def claim(call: Call, task_id: str, actor: str) -> Acted:
     row.assignee = actor
     row.claimed_at = call.now
     _save(call, row, "assignee", "claimed_at")
-    accountability.record(
-        call.conn,
-        at=call.now,
-        action="claim",
-        actor=actor,
-        case_id=case.id,
-        task_id=row.id,
-        element_id=row.element_id,
-    )
+    _audit(call, row, case, "claim", actor)
     return row, case
 
 
@@ -461,15 +453,7 @@ def unclaim(call: Call, task_id: str, actor: str) -> Acted:
     row.assignee = None
     row.claimed_at = None
     _save(call, row, "assignee", "claimed_at")
-    accountability.record(
-        call.conn,
-        at=call.now,
-        action="unclaim",
-        actor=actor,
-        case_id=case.id,
-        task_id=row.id,
-        element_id=row.element_id,
-    )
+    _audit(call, row, case, "unclaim", actor)
     return row, case
 
 
@@ -487,14 +471,12 @@ def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
     row.assignee = to
     row.claimed_at = call.now
     _save(call, row, "assignee", "claimed_at")
-    accountability.record(
-        call.conn,
-        at=call.now,
-        action="transfer",
-        actor=actor,
-        case_id=case.id,
-        task_id=row.id,
-        element_id=row.element_id,
+    _audit(
+        call,
+        row,
+        case,
+        "transfer",
+        actor,
         detail={"from": actor, "to": to},
         opinion=_opinion(reason),
     )
@@ -514,14 +496,12 @@ def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
     row.assignee = to
     row.delegation = "pending"
     _save(call, row, "owner", "assignee", "delegation")
-    accountability.record(
-        call.conn,
-        at=call.now,
-        action="delegate",
-        actor=actor,
-        case_id=case.id,
-        task_id=row.id,
-        element_id=row.element_id,
+    _audit(
+        call,
+        row,
+        case,
+        "delegate",
+        actor,
         detail={"owner": actor, "delegate": to},
         opinion=_opinion(reason),
     )
@@ -539,14 +519,12 @@ def resolve(
     row.assignee = row.owner
     row.delegation = "resolved"
     _save(call, row, "assignee", "delegation")
-    accountability.record(
-        call.conn,
-        at=call.now,
-        action="resolve",
-        actor=actor,
-        case_id=case.id,
-        task_id=row.id,
-        element_id=row.element_id,
+    _audit(
+        call,
+        row,
+        case,
+        "resolve",
+        actor,
         detail={"owner": row.owner, "data": _plain_data(data or {})},
         opinion=_opinion(opinion),
     )
@@ -596,20 +574,33 @@ def complete(
     _save(call, row, "state", "completed_by", "ended_at", "opinion", "submitted")
     if row.candidate_users or row.candidate_groups:
         call.conn.execute(records.DELETE_CANDIDATES, {"b_task_id": row.id})
+    _audit(call, row, case, "complete", actor, detail={"data": cleaned}, opinion=opinion)
+    instances.run_engine(call, co)
+    instances.save(call, co)
+    return row, case
+
+
+def _audit(
+    call: Call,
+    row: TaskRecord,
+    case: CaseRecord,
+    action: str,
+    actor: str,
+    *,
+    detail: dict[str, Any] | None = None,
+    opinion: str | None = None,
+) -> None:
     accountability.record(
         call.conn,
         at=call.now,
-        action="complete",
+        action=action,
         actor=actor,
         case_id=case.id,
         task_id=row.id,
         element_id=row.element_id,
-        detail={"data": cleaned},
+        detail=detail,
         opinion=opinion,
     )
-    instances.run_engine(call, co)
-    instances.save(call, co)
-    return row, case
 
 
 def _save(call: Call, row: TaskRecord, *names: str) -> None:
