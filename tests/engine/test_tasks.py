@@ -138,3 +138,38 @@ def test_done_lists_completed_tasks(case: Engine) -> None:
 def test_unknown_task_is_not_found(case: Engine) -> None:
     with pytest.raises(NotFoundError):
         case.claim("00000000-0000-0000-0000-000000000000", actor="zhangwei")
+
+
+LANES = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  id="lanes_defs" targetNamespace="http://xiaoneng.example/tests">
+  <bpmn:collaboration id="lanes_collab">
+    <bpmn:participant id="lanes_pool" processRef="lanes" />
+  </bpmn:collaboration>
+  <bpmn:process id="lanes" isExecutable="true">
+    <bpmn:laneSet id="lanes_set">
+      <bpmn:lane id="lane_chief" name="role:section-chief">
+        <bpmn:flowNodeRef>start</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>check</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>end</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+    <bpmn:userTask id="check" name="check" />
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_lane_name_is_the_candidate_group(engine: Engine) -> None:
+    from engine import SourceFile
+
+    engine.deploy([SourceFile("lanes.bpmn", LANES)])
+    engine.start_case("lanes", "L-1")
+    task = only_task(engine, "L-1")
+    assert task.lane == "role:section-chief"
+    assert task.candidate_groups == ("role:section-chief",)
+    assert [t.id for t in engine.inbox("chenjie")] == [task.id]
+    assert engine.inbox("zhangwei") == []
