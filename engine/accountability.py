@@ -51,8 +51,8 @@ def record(
     """Append one audit line in the caller's transaction."""
     if action not in AUDITED_ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    conn.execute(
-        records.INSERT_AUDIT,
+    records.INSERT_AUDIT.run(
+        conn,
         {
             "at": at,
             "action": action,

@@ -185,8 +185,8 @@ def save(call: Call, co: Checkout) -> None:
     if encoded.rewrite_history and co.snapshot is not None:
         call.session.execute(delete(CaseHistory).where(CaseHistory.case_id == case.id))
     if encoded.new_history is not None:
-        conn.execute(
-            records.INSERT_HISTORY,
+        records.INSERT_HISTORY.run(
+            conn,
             {"case_id": case.id, "seq": encoded.snapshot.segments, "tasks": encoded.new_history},
         )
     tasks.sync(call, co)
@@ -241,7 +241,10 @@ def _timer_kind(event_definition: TimerEventDefinition) -> str:
 def sync_timers(call: Call, co: Checkout) -> None:
     """Mirror the workflow's waiting timer events into ``timers`` rows (changes only)."""
     waiting: dict[str, tuple[str, str, datetime]] = {}
-    for task in co.workflow.get_tasks(state=TaskState.WAITING):
+    # the event manager holds exactly the catching events that wait (no task scan)
+    for task in list(co.workflow.event_manager.tasks.values()):
+        if not task._state & TaskState.WAITING:
+            continue
         event_definition = getattr(task.task_spec, "event_definition", None)
         if not isinstance(event_definition, TimerEventDefinition):
             continue
@@ -276,16 +279,16 @@ def sync_timers(call: Call, co: Checkout) -> None:
         if timer_id not in known
     ]
     if new:
-        call.conn.execute(records.INSERT_TIMERS, new)
+        records.INSERT_TIMERS.run(call.conn, new)
     for timer_id, (_element, _kind, due) in waiting.items():
         if timer_id in known and known[timer_id] != due:
             # a cycle timer re-armed, or a moved deadline
-            call.conn.execute(records.MOVE_TIMER, {"b_id": timer_id, "b_due": due})
+            records.MOVE_TIMER.run(call.conn, {"b_id": timer_id, "b_due": due})
     for timer_id, due in known.items():
         if timer_id not in waiting:
             fired = due <= call.now
-            call.conn.execute(
-                records.END_TIMER,
+            records.END_TIMER.run(
+                call.conn,
                 {
                     "b_id": timer_id,
                     "b_state": "fired" if fired else "cancelled",

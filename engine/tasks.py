@@ -77,9 +77,9 @@ def sync(call: Call, co: instances.Checkout) -> None:
         if task_id not in known:
             _new_row(call, co, task, rows, candidates)
     if rows:
-        conn.execute(records.INSERT_TASKS, rows)
+        records.INSERT_TASKS.run(conn, rows)
     if candidates:
-        conn.execute(records.INSERT_CANDIDATES, candidates)
+        records.INSERT_CANDIDATES.run(conn, candidates)
     gone = [task_id for task_id in known if task_id not in ready]
     if gone:
         _cancel_rows(call, co, gone)
@@ -573,7 +573,7 @@ def complete(
     row.submitted = cleaned
     _save(call, row, "state", "completed_by", "ended_at", "opinion", "submitted")
     if row.candidate_users or row.candidate_groups:
-        call.conn.execute(records.DELETE_CANDIDATES, {"b_task_id": row.id})
+        records.DELETE_CANDIDATES.run(call.conn, {"b_task_id": row.id})
     _audit(call, row, case, "complete", actor, detail={"data": cleaned}, opinion=opinion)
     instances.run_engine(call, co)
     instances.save(call, co)
