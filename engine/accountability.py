@@ -18,6 +18,7 @@ from engine.views import AuditView
 AUDITED_ACTIONS = frozenset(
     {
         "deploy",
+        "calendar",
         "start",
         "claim",
         "unclaim",

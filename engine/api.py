@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine as SAEngine
 
-from engine import accountability, definitions, instances, organisation, parsing, tasks
+from engine import (
+    accountability,
+    definitions,
+    holidays,
+    instances,
+    organisation,
+    parsing,
+    tasks,
+)
+from engine.calendar import Fallback, WorkCalendar, YearSchedule, parse_schedule_file
 from engine.clock import Clock
 from engine.errors import CaseError, InvalidInputError, NotFoundError, ScriptError
 from engine.runtime import Call, Runtime
@@ -49,24 +60,91 @@ class Engine:
         create_schema: bool = False,
         workflow_cache_size: int = 2000,
         sa_engine: SAEngine | None = None,
+        timezone: str | None = None,
+        close_of_business: time | None = None,
+        calendar_fallback: Fallback | None = None,
     ) -> None:
         self.sa_engine = sa_engine or db.make_engine(database_url)
-        if create_schema:
-            db.upgrade_schema(self.sa_engine)
-        self.runtime = Runtime(
-            self.sa_engine,
-            clock=clock,
-            workflow_cache_size=workflow_cache_size,
+        self.timezone = timezone or os.environ.get("XIAONENG_TIMEZONE", "Asia/Shanghai")
+        self.close_of_business = close_of_business or time.fromisoformat(
+            os.environ.get("XIAONENG_CLOSE_OF_BUSINESS", "17:30")
         )
+        fallback = calendar_fallback or os.environ.get("XIAONENG_CALENDAR_FALLBACK", "error")
+        if fallback not in ("error", "weekends"):
+            raise InvalidInputError("calendar fallback must be 'error' or 'weekends'")
+        self.calendar_fallback: Fallback = fallback  # type: ignore[assignment]
+        self._calendar: WorkCalendar | None = None
+        self.runtime = Runtime(self.sa_engine, clock=clock, workflow_cache_size=workflow_cache_size)
+        if create_schema:
+            self.init_db()
 
     @property
     def clock(self) -> Clock:
         """The engine's clock."""
         return self.runtime.clock
 
-    def init_db(self) -> None:
-        """Create or upgrade the database schema (idempotent)."""
+    def init_db(self) -> list[int]:
+        """Create or upgrade the schema and seed the holiday data of the years that
+        ``chinese-calendar`` knows (idempotent); return the years seeded now."""
         db.upgrade_schema(self.sa_engine)
+        with self.runtime.call() as call:
+            return holidays.seed_from_library(call.conn, call.now)
+
+    # -- working-day calendar --------------------------------------------------------------
+
+    def import_calendar(
+        self,
+        source: str | Path | bytes,
+        *,
+        name: str | None = None,
+        actor: str | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Import one year's official schedule from a schedule file (docs/holidays.md)."""
+        if isinstance(source, bytes):
+            content, label = source, name or "(upload)"
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise InvalidInputError(f"no such file: {path}")
+            content, label = path.read_bytes(), name or path.name
+        parsed = parse_schedule_file(content, name=label)
+        with self.runtime.call() as call:
+            result = holidays.import_schedule(
+                call.conn, parsed, call.now, actor=actor, replace=replace
+            )
+        self._calendar = None
+        return result
+
+    def calendar_year(self, year: int) -> YearSchedule:
+        """The stored schedule of one year."""
+        with self.runtime.call() as call:
+            return holidays.schedule(call.conn, year)
+
+    def calendar_years(self) -> list[dict[str, Any]]:
+        """The stored years with their sources."""
+        with self.runtime.call() as call:
+            return [
+                {
+                    "year": y,
+                    "source": s.source,
+                    "holidays": len(s.holidays),
+                    "workdays": len(s.workdays),
+                }
+                for y, s in sorted(holidays.schedules(call.conn).items())
+            ]
+
+    def work_calendar(self) -> WorkCalendar:
+        """The working-day calendar on the stored years (cached until an import)."""
+        if self._calendar is None:
+            with self.runtime.call() as call:
+                self._calendar = holidays.load(
+                    call.conn,
+                    timezone=self.timezone,
+                    close_of_business=self.close_of_business,
+                    fallback=self.calendar_fallback,
+                )
+        return self._calendar
 
     def dispose(self) -> None:
         """Close every pooled connection."""

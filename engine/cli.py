@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.api import Engine
+from engine.calendar import schedule_to_toml
 from engine.errors import InvalidInputError, XiaonengError
 from engine.store.db import database_url
 
@@ -52,6 +53,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     q = org.add_parser("person", help="show a person and their groups")
     q.add_argument("person_id")
+
+    p = sub.add_parser("calendar", help="working-day calendar: import or show a year's schedule")
+    cal = p.add_subparsers(dest="calendar_command", required=True, metavar="CALENDAR_COMMAND")
+    q = cal.add_parser(
+        "import", help="import a year's official schedule (file format: docs/holidays.md)"
+    )
+    q.add_argument("file", help="schedule TOML file")
+    q.add_argument("--replace", action="store_true", help="overwrite a year imported before")
+    q.add_argument("--as", dest="actor", help="who imports (recorded in the audit trail)")
+    q = cal.add_parser("show", help="print a year's schedule in the file format")
+    q.add_argument("year", type=int)
+    cal.add_parser("years", help="list the years the calendar knows")
 
     p = sub.add_parser("deploy", help="deploy BPMN/DMN/form files or folders as one bundle")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -150,6 +163,14 @@ def _run(args: argparse.Namespace) -> Any:
     command = args.command
     needs_schema = command in ("init-db", "demo")
     engine = Engine(create_schema=needs_schema)
+    try:
+        return _dispatch(engine, args)
+    finally:
+        engine.dispose()
+
+
+def _dispatch(engine: Engine, args: argparse.Namespace) -> Any:
+    command = args.command
     if command == "init-db":
         return {"database": _redacted(database_url()), "schema": "up to date"}
     if command == "demo":
@@ -158,6 +179,20 @@ def _run(args: argparse.Namespace) -> Any:
         if args.org_command == "load":
             return engine.load_organisation(args.file, replace=args.replace)
         return engine.person(args.person_id)
+    if command == "calendar":
+        if args.calendar_command == "import":
+            return engine.import_calendar(args.file, actor=args.actor, replace=args.replace)
+        if args.calendar_command == "show":
+            schedule = engine.calendar_year(args.year)
+            if args.json:
+                return {
+                    "year": schedule.year,
+                    "source": schedule.source,
+                    "holidays": sorted(d.isoformat() for d in schedule.holidays),
+                    "workdays": sorted(d.isoformat() for d in schedule.workdays),
+                }
+            return _Verbatim(schedule_to_toml(schedule))
+        return engine.calendar_years()
     if command == "deploy":
         return engine.deploy(args.paths, actor=args.actor)
     if command == "definitions":
@@ -242,7 +277,14 @@ def _redacted(url: str) -> str:
     return url
 
 
+class _Verbatim(str):
+    """Text printed as it is."""
+
+
 def _print(result: Any, *, as_json: bool) -> None:
+    if isinstance(result, _Verbatim):
+        print(result, end="" if result.endswith("\n") else "\n")
+        return
     plain = _to_plain(result)
     if as_json:
         print(json.dumps(plain, ensure_ascii=False, indent=2))

@@ -6,13 +6,14 @@ are the single description of it. All datetimes are stored as timezone-aware UTC
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -122,6 +123,31 @@ class DepartmentMember(Base):
 
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), primary_key=True)
     department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+
+
+# --- working-day calendar ------------------------------------------------------------------
+
+
+class CalendarYear(Base):
+    """One year's official schedule of days off and make-up working days (调休)."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(400))
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class CalendarDay(Base):
+    """A day that differs from the weekday rule: a holiday on a weekday, or a worked weekend."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("calendar_years.year", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))  # holiday | workday
+    name: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 # --- definitions --------------------------------------------------------------------------
