@@ -133,9 +133,8 @@ def get(call: Call, process_id: str, version: int | None = None) -> Definition:
 def resolve(call: Call, process_id: str, version: int | None = None) -> LoadedDefinition:
     """The parsed newest (or named) version of a process, read without the ORM."""
     if version is None:
-        found = call.conn.execute(
-            records.SELECT_LATEST_DEFINITION, {"process_id": process_id}
-        ).scalar()
+        row = records.SELECT_LATEST_DEFINITION.first(call.conn, {"process_id": process_id})
+        found = row[0] if row is not None else None
         if found is None:
             raise NotFoundError("process definition", process_id)
     else:

@@ -9,6 +9,7 @@ caller's transaction rolls back.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -133,7 +134,8 @@ class FastRead:
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._sql: tuple[str, tuple[str, ...]] | None = None
+        # SQL text, bind order, and the values of binds the statement fixes (e.g. LIMIT)
+        self._sql: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
         self._decoders = tuple(_decoder(c.type) for c in statement.selected_columns)
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -143,11 +145,17 @@ class FastRead:
             return tuple(row) if row is not None else None
         if self._sql is None:
             compiled = self.statement.compile(dialect=conn.dialect)
-            self._sql = (compiled.string, tuple(compiled.positiontup or ()))
-        sql, order = self._sql
+            fixed = {
+                name: bind.value
+                for name, bind in compiled.binds.items()
+                if bind.value is not None and not bind.required
+            }
+            self._sql = (compiled.string, tuple(compiled.positiontup or ()), fixed)
+        sql, order, fixed = self._sql
+        values = {**fixed, **params}
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(sql, tuple(params[name] for name in order))
+            cursor.execute(sql, tuple(values[name] for name in order))
             raw = cursor.fetchone()
         finally:
             cursor.close()
@@ -196,6 +204,7 @@ _SELECT_CASE_BY_KEY = FastRead(
     select(*(_CASES.c[f] for f in _CASE_FIELDS)).where(_CASES.c.business_key == bindparam("key"))
 )
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+_INSERT_CASE_FAST = FastWrite(insert(_CASES))
 _UPDATE_CASE = FastWrite(
     update(_CASES).where(
         _CASES.c.id == bindparam("b_id"), _CASES.c.row_version == bindparam("b_version")
@@ -220,9 +229,17 @@ def insert_case(conn: Connection, case: CaseRecord) -> None:
     """Insert a new case and set its id; a taken business key is a ConflictError."""
     values = {f: getattr(case, f) for f in _CASE_FIELDS if f != "id"}
     try:
-        case.id = conn.execute(_INSERT_CASE, values).scalar_one()
-    except IntegrityError as exc:
-        if "business_key" in str(exc.orig):
+        if conn.dialect.name == "sqlite":
+            _INSERT_CASE_FAST.run(conn, values)
+            case.id = int(
+                conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+                    "SELECT last_insert_rowid()"
+                ).fetchone()[0]
+            )
+        else:
+            case.id = conn.execute(_INSERT_CASE, values).scalar_one()
+    except (IntegrityError, sqlite3.IntegrityError) as exc:
+        if "business_key" in str(getattr(exc, "orig", exc)):
             raise ConflictError(f"case number already exists: {case.business_key}") from exc
         raise
 
@@ -274,7 +291,7 @@ DELETE_CANDIDATES = FastWrite(
     _table(TaskCandidate).delete().where(_table(TaskCandidate).c.task_id == bindparam("b_task_id"))
 )
 _DEFINITIONS = _table(Definition)
-SELECT_LATEST_DEFINITION = (
+SELECT_LATEST_DEFINITION = FastRead(
     select(_DEFINITIONS.c.id)
     .where(_DEFINITIONS.c.process_id == bindparam("process_id"))
     .order_by(_DEFINITIONS.c.version.desc())
