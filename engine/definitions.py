@@ -22,6 +22,7 @@ from engine.runtime import Call
 from engine.store import must_get, records
 from engine.store.models import Definition
 from engine.views import DefinitionView, DeploymentResult
+from engine.workflow import use_engine_clock
 
 
 @dataclass
@@ -210,6 +211,7 @@ def load_by_id(call: Call, definition_id: int) -> LoadedDefinition:
 def _build(row: Definition) -> LoadedDefinition:
     built = parsing.build_specs(_sources(row), row.process_id)
     _prepare_signing(built.spec, built.subprocess_specs)
+    use_engine_clock([built.spec, *built.subprocess_specs.values()])
     return LoadedDefinition(
         definition_id=row.id,
         process_id=row.process_id,

@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.clock import Clock, SystemClock
 from engine.errors import ConflictError
 from engine.store.serializer import Snapshot, StateCodec
+from engine.workflow import engine_now
 
 
 @dataclass
@@ -158,10 +159,12 @@ class Runtime:
         try:
             with self.sa_engine.begin() as conn:
                 call = Call(conn, self, self.clock.now())
+                token = engine_now.set(call.now)  # SpiffWorkflow's timers read this clock
                 try:
                     yield call
                     call._finish()
                 finally:
+                    engine_now.reset(token)
                     call._close()
         except StaleDataError as exc:
             raise ConflictError(

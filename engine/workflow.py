@@ -16,12 +16,22 @@ the ``tasks`` dict (insertion order), and a finished task does not become unfini
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextvars import ContextVar
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.util.task import BpmnTaskFilter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task, TaskState
+
+from engine.clock import SystemClock
 
 _FAST_KEYS = frozenset(
     {"state", "manual", "spec_name", "spec_class", "lane", "catches_event", "updated_ts"}
@@ -100,3 +110,116 @@ class XiaonengWorkflow(BpmnWorkflow):  # type: ignore[misc]
 
 def _order(task: Task) -> tuple[float, UUID]:
     return task.last_state_change, task.id
+
+
+# -- timers on the engine's clock ----------------------------------------------------------
+#
+# SpiffWorkflow's timer events read the wall clock (datetime.now) to arm and to fire. The
+# engine runs them on its own clock instead: every engine call sets ``engine_now`` to the
+# call's moment, and the definitions' timer events are these subclasses. So a test's
+# FakeClock moves timers too, and one call sees one "now".
+
+engine_now: ContextVar[datetime | None] = ContextVar("engine_now", default=None)
+_system_clock = SystemClock()
+
+
+def now() -> datetime:
+    """The current engine call's moment (the system clock outside of a call)."""
+    moment = engine_now.get()
+    return moment if moment is not None else _system_clock.now()
+
+
+class EngineTimeDate(TimeDateEventDefinition):  # type: ignore[misc]
+    """A timeDate timer that fires by the engine's clock."""
+
+    def has_fired(self, my_task: Task) -> bool:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            my_task._set_internal_data(event_value=value)
+        if TimerEventDefinition.parse_time_or_duration(value) < now():
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class EngineDuration(DurationTimerEventDefinition):  # type: ignore[misc]
+    """A timeDuration timer armed and fired by the engine's clock."""
+
+    def has_fired(self, my_task: Task) -> bool:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            start = now()
+            parsed = TimerEventDefinition.parse_iso_duration(expression)
+            value = (
+                start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+            ).isoformat()
+            my_task._set_internal_data(event_value=value)
+        if TimerEventDefinition.get_datetime(value) < now():
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class EngineCycle(CycleTimerEventDefinition):  # type: ignore[misc]
+    """A timeCycle timer (e.g. ``R3/PT10M``) armed and fired by the engine's clock."""
+
+    def cycle_complete(self, my_task: Task) -> bool:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            cycles, start, duration = _recurring_interval(expression)
+            value = {
+                "cycles": cycles,
+                "next": start.isoformat(),
+                "duration": duration.total_seconds(),
+            }
+        ready = False
+        if value["cycles"] != 0:
+            next_event = datetime.fromisoformat(value["next"])
+            if next_event < now():
+                value["next"] = (next_event + timedelta(seconds=value["duration"])).isoformat()
+                value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+        my_task._set_internal_data(event_value=value)
+        return ready
+
+
+def _recurring_interval(expression: str) -> tuple[int, datetime, timedelta]:
+    components = expression.upper().replace("--", "/").strip("R").split("/")
+    if len(components) == 2 and components[1].startswith("P"):
+        # only an interval: the first event is one interval from now
+        cycles = int(components[0]) if components[0] else -1
+        start = now()
+        duration = TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(components[1]), start
+        )
+        return cycles, start + duration, duration
+    # with an explicit start or end moment nothing depends on "now"
+    return TimerEventDefinition.parse_iso_recurring_interval(expression)  # type: ignore[no-any-return]
+
+
+_TIMER_CLASSES = {
+    TimeDateEventDefinition: EngineTimeDate,
+    DurationTimerEventDefinition: EngineDuration,
+    CycleTimerEventDefinition: EngineCycle,
+}
+
+
+def use_engine_clock(specs: Any) -> None:
+    """Make every timer event of the given process specs run on the engine's clock."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            _swap(getattr(task_spec, "event_definition", None))
+
+
+def _swap(event_definition: Any) -> None:
+    if event_definition is None:
+        return
+    engine_class = _TIMER_CLASSES.get(type(event_definition))
+    if engine_class is not None:
+        event_definition.__class__ = engine_class
+    for inner in getattr(event_definition, "event_definitions", None) or ():
+        _swap(inner)

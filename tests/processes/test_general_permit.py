@@ -96,13 +96,11 @@ def test_review_returns_to_handling(permit: Engine) -> None:
     assert _ended_at(permit, "GP-4").count("handle") == 2
 
 
-def test_handling_reminder_timer_raises_urge_task(permit: Engine, time_machine) -> None:  # type: ignore[no-untyped-def]
-    time_machine.move_to(permit.clock.now(), tick=False)
+def test_handling_reminder_timer_raises_urge_task(permit: Engine) -> None:
     permit.start_case("general_permit", "GP-5")
     step(permit, "GP-5", "accept", "window01", {"accepted": "yes"})
     later = permit.clock.now() + timedelta(days=6)
     permit.clock.set(later)  # type: ignore[attr-defined]
-    time_machine.move_to(later, tick=False)
     assert permit.fire_due_timers() == 1
     restore_roundtrip(permit, "GP-5")
     open_ids = sorted(t.element_id for t in permit.tasks(case="GP-5"))
