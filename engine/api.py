@@ -118,12 +118,12 @@ class Engine:
 
     def calendar_year(self, year: int) -> YearSchedule:
         """The stored schedule of one year."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             return holidays.schedule(call.conn, year)
 
     def calendar_years(self) -> list[dict[str, Any]]:
         """The stored years with their sources."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             return [
                 {
                     "year": y,
@@ -137,7 +137,7 @@ class Engine:
     def work_calendar(self) -> WorkCalendar:
         """The working-day calendar on the stored years (cached until an import)."""
         if self._calendar is None:
-            with self.runtime.call() as call:
+            with self.runtime.call(readonly=True) as call:
                 self._calendar = holidays.load(
                     call.conn,
                     timezone=self.timezone,
@@ -187,12 +187,12 @@ class Engine:
 
     def definitions(self, process_id: str | None = None) -> list[DefinitionView]:
         """Every deployed version, newest first per process."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             return definitions.listing(call, process_id)
 
     def definition_xml(self, process_id: str, version: int | None = None) -> str:
         """The BPMN XML of a version (the newest by default)."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             return definitions.source_xml(definitions.get(call, process_id, version))
 
     # -- cases -----------------------------------------------------------------------------
@@ -232,7 +232,7 @@ class Engine:
 
     def get_case(self, key: str | int, *, with_history: bool = True) -> CaseSummary:
         """A case by number (or id) with its open tasks, data and history."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             case = instances.get_case_row(call, key)
             co = instances.checkout(call, case)
             data = instances.case_data(co)
@@ -247,7 +247,7 @@ class Engine:
         self, *, process_id: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[CaseSummary]:
         """Cases, newest first."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             stmt = select(Case, Definition).join(Definition, Definition.id == Case.definition_id)
             if process_id:
                 stmt = stmt.where(Case.process_id == process_id)
@@ -283,12 +283,12 @@ class Engine:
 
     def history(self, key: str | int) -> list[AuditView]:
         """The audit trail of a case."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             return accountability.history(call.session, instances.get_case_row(call, key).id)
 
     def sign_replies(self, key: str | int, element_id: str | None = None) -> list[SignReplyView]:
         """Every signer reply kept for the case."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             case = instances.get_case_row(call, key)
             return tasks.sign_replies(call, case.id, element_id)
 
@@ -296,7 +296,7 @@ class Engine:
 
     def inbox(self, person: str) -> list[TaskView]:
         """Open tasks the person holds or may claim, most urgent first."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             groups = organisation.groups_of(call.session, person)
             return tasks.inbox(call, person, groups)
 
@@ -310,7 +310,7 @@ class Engine:
         limit: int = 200,
     ) -> list[TaskView]:
         """Tasks filtered by user (holder or candidate), group, case and state."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             case_id = instances.get_case_row(call, case).id if case is not None else None
             groups = organisation.groups_of(call.session, user) if user else frozenset()
             return tasks.query(
@@ -325,12 +325,12 @@ class Engine:
 
     def done(self, person: str) -> list[TaskView]:
         """Tasks the person completed, newest first (已办)."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             return tasks.done_by(call, person)
 
     def get_task(self, task_id: str) -> TaskView:
         """A task with its form fields and (while open) its current data."""
-        with self.runtime.call() as call:
+        with self.runtime.call(readonly=True) as call:
             row = tasks.get_row(call, task_id)
             case = instances.get_case_row(call, row.case_id)
             loaded = definitions.load_by_id(call, case.definition_id)

@@ -153,11 +153,18 @@ class Runtime:
         self.definitions_lock = threading.Lock()
 
     @contextmanager
-    def call(self) -> Iterator[Call]:
-        """Run one engine call in one transaction; map lost races to ConflictError."""
+    def call(self, *, readonly: bool = False) -> Iterator[Call]:
+        """Run one engine call in one transaction; map lost races to ConflictError.
+
+        ``readonly`` calls take no write lock on SQLite (a deferred BEGIN: readers do not
+        wait for writers in WAL mode); they must not write.
+        """
         call: Call | None = None
         try:
-            with self.sa_engine.begin() as conn:
+            with (
+                self.sa_engine.connect().execution_options(xiaoneng_readonly=readonly) as conn,
+                conn.begin(),
+            ):
                 call = Call(conn, self, self.clock.now())
                 token = engine_now.set(call.now)  # SpiffWorkflow's timers read this clock
                 try:

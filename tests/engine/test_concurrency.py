@@ -119,3 +119,20 @@ def test_overlapping_transactions_on_postgres_lose_optimistically(pg_url: str) -
     assert [h.action for h in first.history("C-1")].count("complete") == 1
     first.dispose()
     second.dispose()
+
+
+def test_reads_do_not_wait_for_a_writer_on_sqlite(sqlite_url: str) -> None:
+    import sqlite3
+
+    engine, _second = _two_engines(sqlite_url)
+    engine.start_case("three_step", "C-1")
+    writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        assert engine.get_case("C-1").status == "running"
+        assert [t.element_id for t in engine.tasks(case="C-1")] == ["draft"]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    engine.dispose()
+    _second.dispose()
