@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine as SAEngine
 
 from engine import (
     accountability,
+    deadlines,  # noqa: F401  (registers the deadline helpers for diagrams)
     definitions,
     holidays,
     instances,
@@ -75,6 +76,7 @@ class Engine:
         self.calendar_fallback: Fallback = fallback  # type: ignore[assignment]
         self._calendar: WorkCalendar | None = None
         self.runtime = Runtime(self.sa_engine, clock=clock, workflow_cache_size=workflow_cache_size)
+        self.runtime.calendar = self._calendar_on
         if create_schema:
             self.init_db()
 
@@ -138,12 +140,17 @@ class Engine:
         """The working-day calendar on the stored years (cached until an import)."""
         if self._calendar is None:
             with self.runtime.call(readonly=True) as call:
-                self._calendar = holidays.load(
-                    call.conn,
-                    timezone=self.timezone,
-                    close_of_business=self.close_of_business,
-                    fallback=self.calendar_fallback,
-                )
+                return self._calendar_on(call.conn)
+        return self._calendar
+
+    def _calendar_on(self, conn: Any) -> WorkCalendar:
+        if self._calendar is None:
+            self._calendar = holidays.load(
+                conn,
+                timezone=self.timezone,
+                close_of_business=self.close_of_business,
+                fallback=self.calendar_fallback,
+            )
         return self._calendar
 
     def dispose(self) -> None:

@@ -156,12 +156,27 @@ def run_engine(call: Call, co: Checkout) -> None:
 
 
 def _case_error(exc: SpiffWorkflowException) -> XiaonengError:
+    own = _engine_error_in(exc)
+    if own is not None:
+        return own
     script_error = scripting.script_error_from(exc)
     if script_error is not None:
         return script_error
     task = getattr(exc, "task", None)
     element = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
     return CaseError(f"engine step failed: {exc}", element_id=element)
+
+
+def _engine_error_in(exc: BaseException) -> XiaonengError | None:
+    """An engine error (not a script error) raised inside a diagram helper, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, XiaonengError) and not isinstance(current, ScriptError):
+            return current
+        current = getattr(current, "error", None) or current.__cause__ or current.__context__
+    return None
 
 
 def save(call: Call, co: Checkout) -> None:

@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -134,6 +135,9 @@ class Call:
             self._session.close()
 
 
+current_call: ContextVar[Call | None] = ContextVar("current_call", default=None)
+
+
 class Runtime:
     """Long-lived parts of an engine: connections, clock, caches, codec."""
 
@@ -151,6 +155,8 @@ class Runtime:
         self.workflows = WorkflowCache(workflow_cache_size)
         self.definitions: dict[int, Any] = {}
         self.definitions_lock = threading.Lock()
+        # set by the Engine: the working-day calendar, read on the given connection
+        self.calendar: Callable[[Connection], Any] | None = None
 
     @contextmanager
     def call(self, *, readonly: bool = False) -> Iterator[Call]:
@@ -167,10 +173,12 @@ class Runtime:
             ):
                 call = Call(conn, self, self.clock.now())
                 token = engine_now.set(call.now)  # SpiffWorkflow's timers read this clock
+                call_token = current_call.set(call)  # diagram helpers read the case through it
                 try:
                     yield call
                     call._finish()
                 finally:
+                    current_call.reset(call_token)
                     engine_now.reset(token)
                     call._close()
         except StaleDataError as exc:

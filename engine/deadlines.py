@@ -1,0 +1,40 @@
+"""Deadline helpers that diagrams call: working days on the organ's calendar.
+
+Registered as restricted-script helpers (see ``docs/scripting.md``), usable wherever a
+diagram has an expression:
+
+* ``working_days(n)`` — the moment n working days after now (the engine call's moment),
+  at close of business, as an ISO 8601 string: a timer's ``timeDate``
+  (``${working_days(5)}``) or a user task's ``camunda:dueDate``.
+
+Counting follows ``docs/holidays.md``: the start day does not count; the deadline is
+close of business on the n-th working day after it. A deadline that needs a year the
+calendar has no data for raises ``MissingYearError`` (unless the weekends fallback is
+configured), and the engine call fails with that error and changes nothing.
+"""
+
+from __future__ import annotations
+
+from engine import scripting
+from engine.calendar import WorkCalendar
+from engine.errors import ScriptError
+from engine.runtime import current_call
+from engine.workflow import now
+
+
+def calendar() -> WorkCalendar:
+    """The working-day calendar of the engine running the current call."""
+    call = current_call.get()
+    if call is None or call.runtime.calendar is None:
+        raise ScriptError("working-day helpers are only available while the engine runs a case")
+    return call.runtime.calendar(call.conn)  # type: ignore[no-any-return]
+
+
+def working_days(n: int) -> str:
+    """Close of business on the n-th working day after today, ISO 8601 (UTC)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ScriptError(f"working_days() needs a whole number of days >= 0, not {n!r}")
+    return calendar().add_working_days(now(), n).isoformat()
+
+
+scripting.register_helper("working_days", working_days)

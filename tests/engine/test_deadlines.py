@@ -1,0 +1,65 @@
+"""Working-day helpers in diagrams: due dates and timers on the organ's calendar."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engine import Engine, SourceFile
+from engine.calendar import MissingYearError
+from engine.clock import FakeClock
+from tests.helpers import only_task
+
+DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+                  id="wd_defs" targetNamespace="http://xiaoneng.example/tests">
+  <bpmn:process id="wd" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+    <bpmn:userTask id="review" camunda:candidateGroups="role:section-chief"
+                   camunda:dueDate="${working_days(3)}" />
+    <bpmn:boundaryEvent id="review_late" attachedToRef="review" cancelActivity="false">
+      <bpmn:timerEventDefinition id="review_late_def">
+        <bpmn:timeDate>${working_days(5)}</bpmn:timeDate>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f_late" sourceRef="review_late" targetRef="urge" />
+    <bpmn:userTask id="urge" camunda:candidateGroups="role:department-head" />
+    <bpmn:sequenceFlow id="f_urge" sourceRef="urge" targetRef="end_urge" />
+    <bpmn:endEvent id="end_urge" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def _beijing(y: int, m: int, d: int, h: int, minute: int = 0) -> datetime:
+    return datetime(y, m, d, h, minute, tzinfo=UTC) - timedelta(hours=8)
+
+
+def test_due_date_and_timer_count_working_days(engine: Engine, clock: FakeClock) -> None:
+    # Friday 2025-09-26 10:00 Beijing, before National Day: Sunday 9/28 is a make-up
+    # working day (1), 9/29 (2), 9/30 (3); 10/1-10/8 are off; 10/9 (4), 10/10 (5).
+    clock.set(_beijing(2025, 9, 26, 10))
+    engine.deploy([SourceFile("wd.bpmn", DIAGRAM)])
+    engine.start_case("wd", "WD-1")
+    task = only_task(engine, "WD-1")
+    assert task.due_at == _beijing(2025, 9, 30, 17, 30)
+    clock.set(_beijing(2025, 10, 10, 17, 0))
+    assert engine.fire_due_timers() == 0
+    clock.set(_beijing(2025, 10, 10, 17, 31))
+    assert engine.fire_due_timers() == 1
+    assert sorted(t.element_id for t in engine.tasks(case="WD-1")) == ["review", "urge"]
+
+
+def test_deadline_in_a_year_without_data_fails_the_call_cleanly(
+    engine: Engine, clock: FakeClock
+) -> None:
+    clock.set(_beijing(2026, 12, 28, 10))
+    engine.deploy([SourceFile("wd.bpmn", DIAGRAM)])
+    with pytest.raises(MissingYearError) as info:
+        engine.start_case("wd", "WD-2")
+    assert info.value.year == 2027
+    assert engine.list_cases() == []
