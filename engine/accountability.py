@@ -19,6 +19,7 @@ AUDITED_ACTIONS = frozenset(
     {
         "deploy",
         "calendar",
+        "item",
         "start",
         "claim",
         "unclaim",

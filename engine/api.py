@@ -17,6 +17,7 @@ from engine import (
     definitions,
     holidays,
     instances,
+    items,
     organisation,
     parsing,
     tasks,
@@ -117,6 +118,33 @@ class Engine:
             )
         self._calendar = None
         return result
+
+    # -- service items ---------------------------------------------------------------------
+
+    def load_items(self, sources: Iterable[str | Path], *, actor: str | None = None) -> list[str]:
+        """Create or update service items from TOML files or folders of them."""
+        found: list[items.Item] = []
+        for source in sources:
+            path = Path(source)
+            paths = sorted(path.glob("*.toml")) if path.is_dir() else [path]
+            for p in paths:
+                if not p.is_file():
+                    raise InvalidInputError(f"no such file: {p}")
+                found.extend(items.parse_file(p.read_bytes(), name=p.name))
+        if not found:
+            raise InvalidInputError("no service items found")
+        with self.runtime.call() as call:
+            return items.load(call.conn, found, call.now, actor)
+
+    def service_items(self, department: str | None = None) -> list[items.Item]:
+        """The service items (of one department), by code."""
+        with self.runtime.call(readonly=True) as call:
+            return items.listing(call.conn, department)
+
+    def service_item(self, code: str) -> items.Item:
+        """One service item."""
+        with self.runtime.call(readonly=True) as call:
+            return items.get(call.conn, code)
 
     def calendar_year(self, year: int) -> YearSchedule:
         """The stored schedule of one year."""

@@ -66,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("year", type=int)
     cal.add_parser("years", help="list the years the calendar knows")
 
+    p = sub.add_parser("items", help="service items (办理事项): load, list, show")
+    its = p.add_subparsers(dest="items_command", required=True, metavar="ITEMS_COMMAND")
+    q = its.add_parser("load", help="create or update items from TOML files or folders")
+    q.add_argument("paths", nargs="+", metavar="PATH")
+    q.add_argument("--as", dest="actor", help="who loads (recorded in the audit trail)")
+    q = its.add_parser("list", help="list items")
+    q.add_argument("--department", help="only this department's items")
+    q = its.add_parser("show", help="show one item")
+    q.add_argument("code")
+
     p = sub.add_parser("deploy", help="deploy BPMN/DMN/form files or folders as one bundle")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--as", dest="actor", help="who deploys (recorded in the audit trail)")
@@ -193,6 +203,22 @@ def _dispatch(engine: Engine, args: argparse.Namespace) -> Any:
                 }
             return _Verbatim(schedule_to_toml(schedule))
         return engine.calendar_years()
+    if command == "items":
+        if args.items_command == "load":
+            return {"loaded": engine.load_items(args.paths, actor=args.actor)}
+        if args.items_command == "show":
+            return engine.service_item(args.code)
+        return [
+            {
+                "code": i.code,
+                "name": i.name,
+                "department": i.department,
+                "statutory_days": i.statutory_days,
+                "promised_days": i.promised_days,
+                "process": i.process,
+            }
+            for i in engine.service_items(args.department)
+        ]
     if command == "deploy":
         return engine.deploy(args.paths, actor=args.actor)
     if command == "definitions":
@@ -249,6 +275,7 @@ def _dispatch(engine: Engine, args: argparse.Namespace) -> Any:
 def _demo(engine: Engine, key: str) -> dict[str, Any]:
     org = engine.load_organisation(DEMO_ORGANISATION)
     deployed = engine.deploy([PROCESS_LIBRARY], actor="admin")
+    loaded_items = engine.load_items([PROCESS_LIBRARY / "items"], actor="admin")
     case = None
     if not any(c.business_key == key for c in engine.list_cases(limit=1000)):
         case = engine.start_case(
@@ -262,6 +289,7 @@ def _demo(engine: Engine, key: str) -> dict[str, Any]:
         "database": _redacted(database_url()),
         "organisation": org,
         "processes": [f"{d.process_id} v{d.version}" for d in deployed.definitions],
+        "service_items (sample)": loaded_items,
         "sample_case": case.business_key if case else f"{key} (already there)",
         "try": [
             "xiaoneng inbox window01",

@@ -150,6 +150,32 @@ class CalendarDay(Base):
     name: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
+# --- service items -------------------------------------------------------------------------
+
+
+class ServiceItem(Base):
+    """A service item (办理事项) of the published time-limit table (限时办结制)."""
+
+    __tablename__ = "service_items"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(400))
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    statutory_days: Mapped[int] = mapped_column(Integer)
+    promised_days: Mapped[int] = mapped_column(Integer)
+    joint: Mapped[bool] = mapped_column(Boolean, default=False)
+    # [{"step": "handle", "name": "承办", "days": 5}, …] in process order
+    steps: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    # [{"name": "申请书", "required": true, "copies": 1, "note": "…"}, …]
+    materials: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    fees: Mapped[str] = mapped_column(Text, default="")
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
+
+
 # --- definitions --------------------------------------------------------------------------
 
 
