@@ -241,11 +241,22 @@ class Engine:
         actor: str | None = None,
         version: int | None = None,
         title: str | None = None,
+        item: str | None = None,
     ) -> CaseSummary:
-        """Start a case of the newest (or the named) version and run it to its first wait."""
+        """Start a case of the newest (or the named) version and run it to its first wait.
+
+        With ``item`` (a service item's code) the case gets the item's promised deadline
+        and its steps the item's step limits.
+        """
         payload = tasks._plain_data(data or {})
         with self.runtime.call() as call:
             loaded = definitions.resolve(call, process_id, version)
+            service_item = items.get(call.conn, item) if item else None
+            if service_item is not None and service_item.process != process_id:
+                raise InvalidInputError(
+                    f"service item {item} is handled by process {service_item.process!r}, "
+                    f"not {process_id!r}"
+                )
             case = instances.start(
                 call,
                 loaded=loaded,
@@ -253,6 +264,7 @@ class Engine:
                 data=payload,
                 actor=actor,
                 title=title,
+                item=service_item,
             )
             open_tasks = [
                 tasks.view(
@@ -505,6 +517,8 @@ class Engine:
             updated_at=case.updated_at,
             ended_at=case.ended_at,
             row_version=case.row_version,
+            item_code=getattr(case, "item_code", None),
+            due_at=getattr(case, "due_at", None),
             data=data or {},
             open_tasks=tuple(open_tasks),
             history=tuple(history),

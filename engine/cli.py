@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="actor", help="who starts the case")
     p.add_argument("--version", type=int, help="definition version (default: newest)")
     p.add_argument("--title", help="case title")
+    p.add_argument("--item", help="service item code: sets the promised deadline and step limits")
 
     p = sub.add_parser("tasks", help="list tasks (open by default)")
     p.add_argument("--user", help="tasks the user holds or may claim")
@@ -231,6 +232,7 @@ def _dispatch(engine: Engine, args: argparse.Namespace) -> Any:
             actor=args.actor,
             version=args.version,
             title=args.title,
+            item=args.item,
         )
     if command == "tasks":
         return engine.tasks(

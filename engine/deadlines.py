@@ -5,7 +5,13 @@ diagram has an expression:
 
 * ``working_days(n)`` — the moment n working days after now (the engine call's moment),
   at close of business, as an ISO 8601 string: a timer's ``timeDate``
-  (``${working_days(5)}``) or a user task's ``camunda:dueDate``.
+  (``${working_days(5)}``) or a user task's ``camunda:dueDate``;
+* ``promised_deadline()`` — the case's promised completion moment (the service item's
+  promised limit counted from the day the case started);
+* ``step_deadline("review")`` — the item's limit for that step, counted from now.
+
+A user task with no ``camunda:dueDate`` whose element id is one of the item's steps is
+due after that step's limit, counted from when the task became ready.
 
 Counting follows ``docs/holidays.md``: the start day does not count; the deadline is
 close of business on the n-th working day after it. A deadline that needs a year the
@@ -37,4 +43,28 @@ def working_days(n: int) -> str:
     return calendar().add_working_days(now(), n).isoformat()
 
 
+def _item_limits() -> dict[str, object]:
+    task = scripting.current_task.get()
+    limits = task.workflow.top_workflow.data.get("item") if task is not None else None
+    if not limits:
+        raise ScriptError("this case was not started for a service item (办理事项)")
+    return limits  # type: ignore[no-any-return]
+
+
+def promised_deadline() -> str:
+    """The case's promised completion moment (承诺办结时间), ISO 8601 (UTC)."""
+    return str(_item_limits()["promised_deadline"])
+
+
+def step_deadline(step: str) -> str:
+    """Close of business after the item's limit for ``step``, counted from now."""
+    steps = _item_limits()["steps"]
+    assert isinstance(steps, dict)  # noqa: S101  (written by the engine at start)
+    if step not in steps:
+        raise ScriptError(f"the service item sets no limit for step {step!r}")
+    return working_days(int(steps[step]))
+
+
 scripting.register_helper("working_days", working_days)
+scripting.register_helper("promised_deadline", promised_deadline)
+scripting.register_helper("step_deadline", step_deadline)

@@ -27,6 +27,7 @@ from sqlalchemy import delete, select
 
 from engine import accountability, definitions, scripting, tasks
 from engine.errors import CaseError, ConflictError, NotFoundError, ScriptError, XiaonengError
+from engine.items import Item
 from engine.runtime import CachedWorkflow, Call
 from engine.store import records
 from engine.store.models import CaseHistory, Timer
@@ -35,6 +36,8 @@ from engine.store.serializer import Snapshot
 from engine.workflow import XiaonengWorkflow
 
 log = logging.getLogger(__name__)
+
+ITEM_KEY = "item"  # workflow data: the service item's limits, fixed when the case starts
 
 RUNNING = "running"
 COMPLETED = "completed"
@@ -76,6 +79,7 @@ def start(
     data: dict[str, Any],
     actor: str | None,
     title: str | None = None,
+    item: Item | None = None,
 ) -> CaseRecord:
     """Create a case on the ``loaded`` definition, run it to its first wait state and save it."""
     if not business_key or len(business_key) > 100:
@@ -86,6 +90,20 @@ def start(
     )
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
+    due_at = None
+    if item is not None:
+        # 承诺时限: the promised limit counts from the day the case starts (受理)
+        if call.runtime.calendar is None:
+            raise CaseError("this engine has no working-day calendar")
+        due_at = call.runtime.calendar(call.conn).add_working_days(call.now, item.promised_days)
+        workflow.data[ITEM_KEY] = {
+            "code": item.code,
+            "promised_days": item.promised_days,
+            "statutory_days": item.statutory_days,
+            "joint": item.joint,
+            "steps": {s.step: s.days for s in item.steps},
+            "promised_deadline": due_at.isoformat(),
+        }
     case = CaseRecord(
         id=0,  # inserted by save() with its first state
         business_key=business_key,
@@ -101,6 +119,8 @@ def start(
         history_segments=0,
         error=None,
         row_version=1,
+        item_code=item.code if item is not None else None,
+        due_at=due_at,
     )
     checkout = Checkout(
         case=case, workflow=workflow, snapshot=None, loaded=loaded, open_tasks=set(), timers={}

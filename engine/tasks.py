@@ -145,7 +145,7 @@ def _new_row(
             "candidate_users": users,
             "candidate_groups": groups,
             "multi_instance_of": str(mi.id) if mi is not None else None,
-            "due_at": _due(call, task, ext.get("due_date")),
+            "due_at": _due(call, task, ext.get("due_date")) or _step_due(call, co, task),
             "created_at": call.now,
             "claimed_at": call.now if assignee else None,
             "row_version": 1,
@@ -205,6 +205,15 @@ def _evaluate(task: Any, expression: str) -> Any:
             element_id=_element_id(task),
             source=expression,
         ) from exc
+
+
+def _step_due(call: Call, co: instances.Checkout, task: Any) -> datetime | None:
+    """The due moment from the service item's limit for this step, if it sets one."""
+    steps = (co.workflow.data.get(instances.ITEM_KEY) or {}).get("steps") or {}
+    days = steps.get(_element_id(task))
+    if days is None or call.runtime.calendar is None:
+        return None
+    return call.runtime.calendar(call.conn).add_working_days(call.now, int(days))  # type: ignore[no-any-return]
 
 
 def _due(call: Call, task: Any, raw: Any) -> datetime | None:

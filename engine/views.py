@@ -136,6 +136,8 @@ class CaseSummary(_View):
     open_tasks: tuple[TaskView, ...] = ()
     history: tuple[AuditView, ...] = ()
     error: str | None = None
+    item_code: str | None = None
+    due_at: datetime | None = None  # the promised completion moment (承诺办结时间)
 
 
 @dataclass(frozen=True)

@@ -219,6 +219,9 @@ class Case(Base):
     history_segments: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    # the service item handled (办理事项) and the promised completion moment (承诺办结时间)
+    item_code: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 

@@ -53,6 +53,8 @@ class CaseRecord:
     history_segments: int
     error: str | None
     row_version: int
+    item_code: str | None = None
+    due_at: datetime | None = None
 
 
 @dataclass(slots=True)
