@@ -19,6 +19,10 @@ AUDITED_ACTIONS = frozenset(
     {
         "deploy",
         "calendar",
+        "clock_stop",
+        "clock_resume",
+        "extension_request",
+        "extension_decision",
         "item",
         "start",
         "claim",

@@ -18,6 +18,7 @@ from engine import (
     holidays,
     instances,
     items,
+    limits,
     organisation,
     parsing,
     tasks,
@@ -338,6 +339,51 @@ class Engine:
         with self.runtime.call(readonly=True) as call:
             case = instances.get_case_row(call, key)
             return tasks.sign_replies(call, case.id, element_id)
+
+    # -- time limits: stopped clocks and extensions -----------------------------------------
+
+    def stop_clock(self, key: str | int, *, kind: str, reason: str, actor: str) -> dict[str, Any]:
+        """Stop the case's clock for 补正 or a §45 special procedure (``limits.STOP_KINDS``)."""
+
+        def act(call: Call) -> dict[str, Any]:
+            case = instances.get_case_row(call, key)
+            stop = limits.stop_clock(call, case, kind=kind, reason=reason, actor=actor)
+            return {"stop_id": stop.id, "kind": stop.kind, "started_at": stop.started_at}
+
+        return self._case_call(key, act)
+
+    def resume_clock(self, key: str | int, *, actor: str) -> dict[str, Any]:
+        """Restart the clock; every pending deadline moves by the working time that passed."""
+
+        def act(call: Call) -> dict[str, Any]:
+            case = instances.get_case_row(call, key)
+            amount = limits.resume_clock(call, case, actor=actor)
+            return {"working_days": str(amount), "due_at": case.due_at}
+
+        return self._case_call(key, act)
+
+    def request_extension(
+        self, key: str | int, *, days: int, reason: str, actor: str
+    ) -> dict[str, Any]:
+        """Ask for an extension (延期) of the case's limit; a head decides."""
+
+        def act(call: Call) -> dict[str, Any]:
+            case = instances.get_case_row(call, key)
+            ext = limits.request_extension(call, case, days=days, reason=reason, actor=actor)
+            return {"extension_id": ext.id, "days": ext.days, "state": ext.state}
+
+        return self._case_call(key, act)
+
+    def decide_extension(
+        self, extension_id: int, *, approve: bool, actor: str, opinion: str | None = None
+    ) -> dict[str, Any]:
+        """Approve (deadlines move) or refuse an extension request (§42)."""
+        with self.runtime.call() as call:
+            ext = limits.decide_extension(
+                call, extension_id, approve=approve, actor=actor, opinion=opinion
+            )
+            case = instances.get_case_row(call, ext.case_id)
+            return {"extension_id": ext.id, "state": ext.state, "due_at": case.due_at}
 
     # -- human tasks -----------------------------------------------------------------------
 

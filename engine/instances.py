@@ -30,7 +30,7 @@ from engine.errors import CaseError, ConflictError, NotFoundError, ScriptError, 
 from engine.items import Item
 from engine.runtime import CachedWorkflow, Call
 from engine.store import records
-from engine.store.models import CaseHistory, Timer
+from engine.store.models import CaseHistory, ClockStop, Timer
 from engine.store.records import CaseRecord
 from engine.store.serializer import Snapshot
 from engine.workflow import XiaonengWorkflow
@@ -351,9 +351,14 @@ def _parse_due(value: str) -> datetime:
 
 def due_timer_cases(call: Call, limit: int = 100) -> list[int]:
     """Ids of cases that have timers due now, earliest first."""
+    stopped = (
+        select(ClockStop.id)
+        .where(ClockStop.case_id == Timer.case_id, ClockStop.ended_at.is_(None))
+        .exists()
+    )
     rows = call.session.execute(
         select(Timer.case_id, Timer.due_at)
-        .where(Timer.state == "pending", Timer.due_at <= call.now)
+        .where(Timer.state == "pending", Timer.due_at <= call.now, ~stopped)
         .order_by(Timer.due_at)
         .limit(limit)
     ).all()

@@ -226,6 +226,42 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 
 
+class ClockStop(Base):
+    """A period in which a case's clock does not run (补正, or a §45 special procedure)."""
+
+    __tablename__ = "clock_stops"
+    __table_args__ = (Index("ix_clock_stops_case", "case_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    started_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    # working time the stop lasted, an exact fraction of working days ("44/17")
+    working_time: Mapped[str | None] = mapped_column(String(40), default=None)
+
+
+class Extension(Base):
+    """An extension (延期) of a case's limit: requested with a reason, decided by a head."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (Index("ix_extensions_case", "case_id", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    requested_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|approved|refused
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    opinion: Mapped[str | None] = mapped_column(Text, default=None)
+
+
 class CaseHistory(Base):
     """Finished workflow tasks of a case, appended in segments (never rewritten per step)."""
 

@@ -1,0 +1,257 @@
+"""Time limits that move: stopped clocks (§45, 补正) and extensions (延期, §42).
+
+* A case's clock stops while it waits on the applicant to supplement materials (补正) or
+  for a special procedure the law does not count (§45: hearing, tendering, auction,
+  inspection, testing, quarantine, appraisal, expert review). When it restarts, every
+  pending deadline of the case — the promised completion moment, the open tasks' due
+  moments and the waiting timers — moves forward by the working time that passed.
+* An extension is requested with a reason and decided by a head (``role:organ-head`` or
+  ``role:department-head``): at most +10 working days in all for an ordinary item, +15
+  for joint handling (§42); more is refused. Approval moves the same deadlines.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from sqlalchemy import func, select, update
+
+from engine import accountability, instances, items, organisation
+from engine.calendar import WorkCalendar
+from engine.errors import ConflictError, InvalidInputError, NotFoundError, NotPermittedError
+from engine.runtime import Call
+from engine.store.models import ClockStop, Extension, HumanTask
+from engine.store.records import CaseRecord
+
+STOP_KINDS = {
+    "supplement": "补正（等待申请人补正材料）",
+    "hearing": "听证",
+    "tendering": "招标",
+    "auction": "拍卖",
+    "inspection": "检验",
+    "testing": "检测",
+    "quarantine": "检疫",
+    "appraisal": "鉴定",
+    "expert_review": "专家评审",
+}
+EXTENSION_LIMIT = 10  # §42: ordinary items, approved by the head of the organ
+JOINT_EXTENSION_LIMIT = 15  # §42: joint or centralised handling
+DECIDERS = frozenset({"role:organ-head", "role:department-head"})
+
+
+def _calendar(call: Call) -> WorkCalendar:
+    if call.runtime.calendar is None:
+        raise ConflictError("this engine has no working-day calendar")
+    return call.runtime.calendar(call.conn)  # type: ignore[no-any-return]
+
+
+def _require_running(case: CaseRecord) -> None:
+    if case.status != instances.RUNNING:
+        raise ConflictError(f"case {case.business_key} is {case.status}")
+
+
+def _require_handler(call: Call, case: CaseRecord, actor: str) -> None:
+    """The actor holds an open task of the case, or is an administrator."""
+    holds = call.conn.execute(
+        select(HumanTask.id).where(
+            HumanTask.case_id == case.id, HumanTask.state == "open", HumanTask.assignee == actor
+        )
+    ).first()
+    if holds is None and "role:admin" not in organisation.groups_of(call.session, actor):
+        raise NotPermittedError(
+            f"{actor} holds no open task of case {case.business_key}", actor=actor
+        )
+
+
+def open_stop(call: Call, case_id: int) -> ClockStop | None:
+    """The case's clock stop that has not ended, if any."""
+    return call.session.scalars(
+        select(ClockStop).where(ClockStop.case_id == case_id, ClockStop.ended_at.is_(None))
+    ).first()
+
+
+def stop_clock(call: Call, case: CaseRecord, *, kind: str, reason: str, actor: str) -> ClockStop:
+    """Stop the case's clock (补正 or a §45 special procedure)."""
+    _require_running(case)
+    if kind not in STOP_KINDS:
+        raise InvalidInputError(f"unknown clock stop kind {kind!r}; one of {', '.join(STOP_KINDS)}")
+    if not reason or not reason.strip():
+        raise InvalidInputError("a clock stop needs a reason (it is told to the applicant)")
+    _require_handler(call, case, actor)
+    if open_stop(call, case.id) is not None:
+        raise ConflictError(f"the clock of case {case.business_key} is already stopped")
+    stop = ClockStop(
+        case_id=case.id, kind=kind, reason=reason.strip(), started_at=call.now, started_by=actor
+    )
+    call.session.add(stop)
+    call.session.flush()
+    accountability.record(
+        call.conn,
+        at=call.now,
+        action="clock_stop",
+        actor=actor,
+        case_id=case.id,
+        detail={"kind": kind, "stop_id": stop.id},
+        opinion=stop.reason,
+    )
+    return stop
+
+
+def resume_clock(call: Call, case: CaseRecord, *, actor: str) -> Fraction:
+    """Restart the clock; move every pending deadline by the working time that passed."""
+    _require_running(case)
+    stop = open_stop(call, case.id)
+    if stop is None:
+        raise ConflictError(f"the clock of case {case.business_key} is not stopped")
+    _require_handler(call, case, actor)
+    amount = _calendar(call).working_days_between(stop.started_at, call.now)
+    stop.ended_at = call.now
+    stop.ended_by = actor
+    stop.working_time = str(amount)
+    shift_deadlines(call, case, amount)
+    accountability.record(
+        call.conn,
+        at=call.now,
+        action="clock_resume",
+        actor=actor,
+        case_id=case.id,
+        detail={"stop_id": stop.id, "working_days": str(amount)},
+    )
+    return amount
+
+
+def request_extension(
+    call: Call, case: CaseRecord, *, days: int, reason: str, actor: str
+) -> Extension:
+    """Ask for more working days (延期申请); a head decides."""
+    _require_running(case)
+    if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
+        raise InvalidInputError("an extension is a whole number of working days > 0")
+    if not reason or not reason.strip():
+        raise InvalidInputError("an extension needs a reason (the applicant is told why)")
+    _require_handler(call, case, actor)
+    _check_limit(call, case, days)
+    pending = call.session.scalars(
+        select(Extension).where(Extension.case_id == case.id, Extension.state == "pending")
+    ).first()
+    if pending is not None:
+        raise ConflictError(f"case {case.business_key} already has an extension request pending")
+    ext = Extension(
+        case_id=case.id,
+        days=days,
+        reason=reason.strip(),
+        requested_at=call.now,
+        requested_by=actor,
+        state="pending",
+    )
+    call.session.add(ext)
+    call.session.flush()
+    accountability.record(
+        call.conn,
+        at=call.now,
+        action="extension_request",
+        actor=actor,
+        case_id=case.id,
+        detail={"extension_id": ext.id, "days": days},
+        opinion=ext.reason,
+    )
+    return ext
+
+
+def decide_extension(
+    call: Call, extension_id: int, *, approve: bool, actor: str, opinion: str | None
+) -> Extension:
+    """A head approves (deadlines move) or refuses an extension request."""
+    ext = call.session.get(Extension, extension_id)
+    if ext is None:
+        raise NotFoundError("extension", extension_id)
+    if ext.state != "pending":
+        raise ConflictError(f"extension {extension_id} was already {ext.state}")
+    if not DECIDERS & organisation.groups_of(call.session, actor):
+        raise NotPermittedError(
+            "only the head of the organ or department decides an extension (§42)", actor=actor
+        )
+    case = instances.get_case_row(call, ext.case_id)
+    _require_running(case)
+    if approve:
+        _check_limit(call, case, ext.days)
+    ext.state = "approved" if approve else "refused"
+    ext.decided_at = call.now
+    ext.decided_by = actor
+    ext.opinion = opinion
+    call.session.flush()
+    if approve:
+        shift_deadlines(call, case, Fraction(ext.days))
+    accountability.record(
+        call.conn,
+        at=call.now,
+        action="extension_decision",
+        actor=actor,
+        case_id=case.id,
+        detail={"extension_id": ext.id, "days": ext.days, "state": ext.state},
+        opinion=opinion,
+    )
+    return ext
+
+
+def _check_limit(call: Call, case: CaseRecord, days: int) -> None:
+    limit = EXTENSION_LIMIT
+    if case.item_code and items.get(call.conn, case.item_code).joint:
+        limit = JOINT_EXTENSION_LIMIT
+    granted = (
+        call.session.scalar(
+            select(func.coalesce(func.sum(Extension.days), 0)).where(
+                Extension.case_id == case.id, Extension.state == "approved"
+            )
+        )
+        or 0
+    )
+    if granted + days > limit:
+        raise InvalidInputError(
+            f"an extension of {days} working days would bring case {case.business_key} to "
+            f"{granted + days}; at most {limit} may be added (§42"
+            + (", joint handling" if limit == JOINT_EXTENSION_LIMIT else "")
+            + ")"
+        )
+
+
+def shift_deadlines(call: Call, case: CaseRecord, amount: Fraction) -> None:
+    """Move the case's promised deadline, open tasks' due moments and waiting timers."""
+    cal = _calendar(call)
+    if case.due_at is not None:
+        case.due_at = cal.shift_by_working_time(case.due_at, amount)
+    for task_id, due in call.conn.execute(
+        select(HumanTask.id, HumanTask.due_at).where(
+            HumanTask.case_id == case.id,
+            HumanTask.state == "open",
+            HumanTask.due_at.is_not(None),
+        )
+    ).all():
+        if due is not None:
+            call.conn.execute(
+                update(HumanTask)
+                .where(HumanTask.id == task_id)
+                .values(due_at=cal.shift_by_working_time(due, amount))
+            )
+    co = instances.checkout(call, case)
+    for task in list(co.workflow.event_manager.tasks.values()):
+        definition = getattr(task.task_spec, "event_definition", None)
+        value = task.internal_data.get("event_value")
+        if not isinstance(definition, TimerEventDefinition) or value is None:
+            continue
+        if isinstance(definition, CycleTimerEventDefinition):
+            moved = cal.shift_by_working_time(datetime.fromisoformat(value["next"]), amount)
+            task.internal_data["event_value"] = dict(value, next=moved.isoformat())
+        else:
+            moment = (
+                value if isinstance(value, datetime) else (TimerEventDefinition.get_datetime(value))
+            )
+            task.internal_data["event_value"] = cal.shift_by_working_time(
+                moment, amount
+            ).isoformat()
+    instances.save(call, co)
