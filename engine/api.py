@@ -284,9 +284,7 @@ class Engine:
             case = instances.get_case_row(call, key)
             co = instances.checkout(call, case)
             data = instances.case_data(co)
-            # reading must not bump the row version: hand the workflow back untouched
-            entry = self._cache_entry(case, co)
-            call.after_commit.append(lambda: self.runtime.workflows.put(case.id, entry))
+            instances.release(call, co)  # a read leaves the row version as it was
             open_tasks = tasks.query(call, case_id=case.id)
             history = accountability.history(call.session, case.id) if with_history else []
             return self._summary(call, case, data=data, open_tasks=open_tasks, history=history)
@@ -431,8 +429,7 @@ class Engine:
             if row.state == tasks.OPEN and case.status == instances.RUNNING:
                 co = instances.checkout(call, case)
                 data = instances.task_data(co, task_id)
-                entry = self._cache_entry(case, co)
-                call.after_commit.append(lambda: self.runtime.workflows.put(case.id, entry))
+                instances.release(call, co)
             return tasks.view(row, case, form=loaded.form_for(row.element_id), data=data)
 
     def claim(self, task_id: str, *, actor: str) -> TaskView:
@@ -526,14 +523,6 @@ class Engine:
                 element_id=exc.element_id,
                 detail=instances.error_to_dict(exc),
             )
-
-    def _cache_entry(self, case: CaseRecord, co: instances.Checkout) -> Any:
-        from engine.runtime import CachedWorkflow
-
-        snapshot = co.snapshot
-        if snapshot is None:
-            snapshot = self.runtime.codec.encode(co.workflow, None).snapshot
-        return CachedWorkflow(row_version=case.row_version, workflow=co.workflow, snapshot=snapshot)
 
     def _summary(
         self,

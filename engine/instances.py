@@ -148,8 +148,8 @@ def checkout(call: Call, case: CaseRecord) -> Checkout:
             workflow=cached.workflow,
             snapshot=cached.snapshot,
             loaded=loaded,
-            open_tasks=set(cached.open_tasks),
-            timers=dict(cached.timers),
+            open_tasks=set(cached.open_tasks) if cached.open_tasks is not None else None,
+            timers=dict(cached.timers) if cached.timers is not None else None,
         )
     history = call.session.scalars(
         select(CaseHistory.tasks).where(CaseHistory.case_id == case.id).order_by(CaseHistory.seq)
@@ -226,14 +226,27 @@ def save(call: Call, co: Checkout) -> None:
         )
     tasks.sync(call, co)
     sync_timers(call, co)
+    co.snapshot = encoded.snapshot
+    release(call, co)
+
+
+def release(call: Call, co: Checkout) -> None:
+    """Hand the workflow back to the cache once the call has committed.
+
+    After :func:`save`, or after a call that only read the case (its row version did
+    not change). A failed call never gets here, so a half-changed workflow is dropped.
+    """
+    snapshot = co.snapshot
+    if snapshot is None:  # a new case that was not saved: nothing to keep
+        return
     entry = CachedWorkflow(
-        row_version=case.row_version,
-        workflow=workflow,
-        snapshot=encoded.snapshot,
-        open_tasks=frozenset(co.open_tasks or ()),
-        timers=dict(co.timers or {}),
+        row_version=co.case.row_version,
+        workflow=co.workflow,
+        snapshot=snapshot,
+        open_tasks=frozenset(co.open_tasks) if co.open_tasks is not None else None,
+        timers=dict(co.timers) if co.timers is not None else None,
     )
-    case_id = case.id
+    case_id = co.case.id
     call.after_commit.append(lambda: call.runtime.workflows.put(case_id, entry))
 
 

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +37,9 @@ class CachedWorkflow:
     workflow: Any
     snapshot: Snapshot
     # what the database holds at row_version: open human-task ids, pending timer dues
-    open_tasks: frozenset[str] = frozenset()
-    timers: dict[str, Any] = field(default_factory=dict)
+    # (None: not known, read from the database when needed)
+    open_tasks: frozenset[str] | None = None
+    timers: dict[str, Any] | None = None
 
 
 class WorkflowCache:

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine import ConflictError, Engine, FormValidationError, NotFoundError, ScriptError
-from engine.store.models import AuditEntry, Case, CaseHistory, HumanTask
+from engine.store.models import AuditEntry, Case, CaseHistory, HumanTask, Timer
 from tests.helpers import DATA, act, only_task, restore_roundtrip
 
 
@@ -171,3 +171,18 @@ def test_boundary_timer_fires_through_fire_due_timers(deployed: Engine) -> None:
     assert [h.action for h in history if h.element_id == "check"][-1] == "cancel"
     assert any(h.action == "timer" for h in history)
     assert deployed.fire_due_timers() == 0
+
+
+def test_reading_a_case_does_not_disturb_its_next_step(deployed: Engine) -> None:
+    deployed.start_case("three_step", "C-1", data={"approver": "zhaomin"})
+    act(deployed, "C-1", "draft", "zhangwei", {"amount": 1})
+    task = only_task(deployed, "C-1", "check")
+    deployed.get_case("C-1")  # a read hands the cached workflow back
+    deployed.get_task(task.id)
+    deployed.claim(task.id, actor="chenjie")
+    deployed.complete(task.id, actor="chenjie", data={"checked": "ok"})
+    assert only_task(deployed, "C-1").element_id == "sign"
+    with deployed.runtime.read() as session:
+        timers = session.execute(sa.select(Timer.element_id, Timer.state)).all()
+    assert [tuple(t) for t in timers] == [("check_timeout", "cancelled")]
+    restore_roundtrip(deployed, "C-1")
