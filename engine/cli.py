@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.api import Engine
 from engine.calendar import schedule_to_toml
-from engine.errors import InvalidInputError, XiaonengError
+from engine.errors import ConflictError, InvalidInputError, XiaonengError
 from engine.store.db import database_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -278,8 +278,7 @@ def _demo(engine: Engine, key: str) -> dict[str, Any]:
     org = engine.load_organisation(DEMO_ORGANISATION)
     deployed = engine.deploy([PROCESS_LIBRARY], actor="admin")
     loaded_items = engine.load_items([PROCESS_LIBRARY / "items"], actor="admin")
-    case = None
-    if not any(c.business_key == key for c in engine.list_cases(limit=1000)):
+    try:
         case = engine.start_case(
             "general_permit",
             key,
@@ -287,6 +286,8 @@ def _demo(engine: Engine, key: str) -> dict[str, Any]:
             data={"applicant": "某某建设有限公司", "item": "建筑工程施工许可"},
             title="建筑工程施工许可（示例）",
         )
+    except ConflictError:  # the demo ran here before: the sample case is there
+        case = None
     return {
         "database": _redacted(database_url()),
         "organisation": org,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import accountability, parsing, scripting
 from engine.errors import NotFoundError
@@ -153,11 +153,6 @@ def listing(call: Call, process_id: str | None = None) -> list[DefinitionView]:
     if process_id:
         stmt = stmt.where(Definition.process_id == process_id)
     return [view(r) for r in call.session.scalars(stmt)]
-
-
-def count(call: Call) -> int:
-    """How many definition versions exist."""
-    return int(call.session.scalar(select(func.count(Definition.id))) or 0)
 
 
 def view(row: Definition) -> DefinitionView:

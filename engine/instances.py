@@ -296,7 +296,7 @@ def sync_timers(call: Call, co: Checkout) -> None:
         event_definition = getattr(task.task_spec, "event_definition", None)
         if not isinstance(event_definition, TimerEventDefinition):
             continue
-        due = _timer_due(task, event_definition)
+        due = timer_due(task, event_definition)
         if due is not None:
             waiting[str(task.id)] = (
                 task.task_spec.bpmn_id or task.task_spec.name,
@@ -346,7 +346,17 @@ def sync_timers(call: Call, co: Checkout) -> None:
     co.timers = {timer_id: due for timer_id, (_e, _k, due) in waiting.items()}
 
 
-def _timer_due(task: Any, event_definition: TimerEventDefinition) -> datetime | None:
+def move_timer(task: Any, event_definition: TimerEventDefinition, due: datetime) -> None:
+    """Set a waiting timer's next moment (where SpiffWorkflow keeps it for its kind)."""
+    value = task.internal_data.get("event_value")
+    if isinstance(event_definition, CycleTimerEventDefinition):
+        task.internal_data["event_value"] = dict(value, next=due.isoformat())
+    else:
+        task.internal_data["event_value"] = due.isoformat()
+
+
+def timer_due(task: Any, event_definition: TimerEventDefinition) -> datetime | None:
+    """A waiting timer's next moment (UTC), or None before it is armed."""
     value = event_definition.details(task).value
     if value is None:
         return None

@@ -12,11 +12,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from fractions import Fraction
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
     TimerEventDefinition,
 )
 from sqlalchemy import func, select, update
@@ -241,17 +239,9 @@ def shift_deadlines(call: Call, case: CaseRecord, amount: Fraction) -> None:
     co = instances.checkout(call, case)
     for task in list(co.workflow.event_manager.tasks.values()):
         definition = getattr(task.task_spec, "event_definition", None)
-        value = task.internal_data.get("event_value")
-        if not isinstance(definition, TimerEventDefinition) or value is None:
+        if not isinstance(definition, TimerEventDefinition):
             continue
-        if isinstance(definition, CycleTimerEventDefinition):
-            moved = cal.shift_by_working_time(datetime.fromisoformat(value["next"]), amount)
-            task.internal_data["event_value"] = dict(value, next=moved.isoformat())
-        else:
-            moment = (
-                value if isinstance(value, datetime) else (TimerEventDefinition.get_datetime(value))
-            )
-            task.internal_data["event_value"] = cal.shift_by_working_time(
-                moment, amount
-            ).isoformat()
+        due = instances.timer_due(task, definition)
+        if due is not None:
+            instances.move_timer(task, definition, cal.shift_by_working_time(due, amount))
     instances.save(call, co)

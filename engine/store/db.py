@@ -16,7 +16,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine as SAEngine
-from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///xiaoneng.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -75,11 +74,6 @@ def _configure_sqlite(engine: SAEngine) -> None:
         readonly = connection.get_execution_options().get("xiaoneng_readonly")
         # straight to the driver: this runs at the start of every transaction
         connection.connection.dbapi_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
-
-
-def make_sessionmaker(engine: SAEngine) -> sessionmaker[Session]:
-    """Return the session factory used by every engine call."""
-    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 def alembic_config(engine: SAEngine) -> Config:

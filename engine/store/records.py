@@ -299,7 +299,6 @@ SELECT_LATEST_DEFINITION = FastRead(
     .order_by(_DEFINITIONS.c.version.desc())
     .limit(1)
 )
-SELECT_CASE_ID_BY_KEY = select(_CASES.c.id).where(_CASES.c.business_key == bindparam("key"))
 SELECT_DEFINITION_VERSION = select(_DEFINITIONS.c.id).where(
     _DEFINITIONS.c.process_id == bindparam("process_id"),
     _DEFINITIONS.c.version == bindparam("version"),
@@ -313,18 +312,6 @@ END_TIMER = FastWrite(
     .where(_TIMERS.c.id == bindparam("b_id"))
     .values(state=bindparam("b_state"), fired_at=bindparam("b_fired_at"))
 )
-_SELECT_OPEN_TASKS = (
-    select(*(_TASKS.c[f] for f in _TASK_FIELDS))
-    .where(_TASKS.c.case_id == bindparam("case_id"), _TASKS.c.state == "open")
-    .order_by(_TASKS.c.created_at, _TASKS.c.id)
-)
-
-
-def open_tasks_of(conn: Connection, case_id: int) -> list[TaskRecord]:
-    """The open human tasks of a case, oldest first."""
-    return [TaskRecord(*row) for row in conn.execute(_SELECT_OPEN_TASKS, {"case_id": case_id})]
-
-
 _SELECT_TASK_AND_CASE = FastRead(
     select(*(_TASKS.c[f] for f in _TASK_FIELDS), *(_CASES.c[f] for f in _CASE_FIELDS))
     .select_from(_TASKS.join(_CASES, _CASES.c.id == _TASKS.c.case_id))
