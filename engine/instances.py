@@ -319,6 +319,7 @@ def sync_timers(call: Call, co: Checkout) -> None:
             "element_id": element_id,
             "kind": kind,
             "due_at": due,
+            "run_at": due,
             "state": "pending",
             "attempts": 0,
             "created_at": call.now,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -222,6 +223,13 @@ class Case(Base):
     # the service item handled (办理事项) and the promised completion moment (承诺办结时间)
     item_code: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    # the item's department (主办部门), for supervision and metrics
+    department_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    # 受理: when the application was accepted (deemed: on the receipt date, §32)
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    deemed_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # working days the case took (clock stops not counted), set when it ends
+    working_days_used: Mapped[float | None] = mapped_column(Float, default=None)
 
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 
@@ -308,6 +316,12 @@ class HumanTask(Base):
     opinion: Mapped[str | None] = mapped_column(Text, default=None)
     submitted: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    # the department responsible for the step (from its groups, else the case's)
+    department_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    # AB岗: the absent A person whose task the assignee (B) holds for now
+    substitute_for: Mapped[str | None] = mapped_column(String(64), default=None)
+    # working days the step took (clock stops not counted), set when it is completed
+    working_days_used: Mapped[float | None] = mapped_column(Float, default=None)
 
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 
@@ -364,18 +378,141 @@ class AuditEntry(Base):
 
 
 class Timer(Base):
-    """A waiting timer event of a case, mirrored from the workflow after every engine call."""
+    """A moment the engine must act at: a waiting BPMN timer event of a case (mirrored
+    from the workflow after every engine call) or an engine rule's timer (``rule`` set:
+    a yellow card, an overdue step, an escalation level, an absence starting …).
+
+    The timer service claims due rows (``run_at`` reached) with a lease, fires each in one
+    transaction and marks it ``fired``; a failure moves ``run_at`` back (backoff) and, after
+    too many attempts, turns the row into an ``incident`` an admin can retry.
+    """
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_state_due", "state", "due_at"),)
+    __table_args__ = (Index("ix_timers_state_run", "state", "run_at"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's UUID
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    element_id: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))  # duration | date | cycle
+    # the workflow task's UUID, or "<rule>:<ref>" for a rule's timer
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True, default=None
+    )
+    element_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    kind: Mapped[str] = mapped_column(String(20))  # duration | date | cycle | rule
+    rule: Mapped[str | None] = mapped_column(String(40), default=None)
+    ref: Mapped[str | None] = mapped_column(String(100), default=None)  # what the rule is about
     due_at: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|fired|cancelled
+    run_at: Mapped[datetime]  # due_at, or later after a failed attempt (backoff)
+    # pending | fired | cancelled | incident
+    state: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    locked_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
     fired_at: Mapped[datetime | None] = mapped_column(default=None)
+    fired_by: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+# --- electronic supervision and accountability (电子监察, 责任追究) ---------------------------
+
+
+class Card(Base):
+    """A yellow or red card (黄牌/红牌) on a step or a case; live until cleared."""
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        Index("ix_cards_live", "cleared_at", "department_id"),
+        Index("ix_cards_case", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    task_id: Mapped[str | None] = mapped_column(String(36), default=None)  # None: the case
+    element_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    color: Mapped[str] = mapped_column(String(10))  # yellow | red
+    department_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    holder: Mapped[str | None] = mapped_column(String(64), default=None)
+    due_at: Mapped[datetime]
+    raised_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None] = mapped_column(default=None)
+    # done | red (a yellow card replaced by the red one) | terminated | moved (deadline moved)
+    cleared_reason: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class FaultRecord(Base):
+    """An accountability record (责任追究), append-only.
+
+    The engine writes one for every overdue step or case, deemed consent, deemed
+    acceptance and escalation; a review (excuse or confirm with a level) or a correction
+    is a new record whose ``refers_to`` names the original.
+    """
+
+    __tablename__ = "fault_records"
+    __table_args__ = (
+        Index("ix_fault_records_person", "person_id", "created_at"),
+        Index("ix_fault_records_department", "department_id", "created_at"),
+        Index("ix_fault_records_refers", "refers_to"),
+        Index("ix_fault_records_case", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    refers_to: Mapped[int | None] = mapped_column(ForeignKey("fault_records.id"), default=None)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None)
+    task_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    element_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    step_name: Mapped[str | None] = mapped_column(String(400), default=None)
+    department_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    post_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    person_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    substitute_for: Mapped[str | None] = mapped_column(String(64), default=None)
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
+    overdue_days: Mapped[float | None] = mapped_column(Float, default=None)
+    level: Mapped[str | None] = mapped_column(String(40), default=None)
+    decision: Mapped[str | None] = mapped_column(String(20), default=None)  # excused|confirmed
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    actor: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime]
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class Notice(Base):
+    """Something a person or group must act on: an escalation (督办) or a reminder (催办)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        Index("ix_notices_open", "acked_at", "recipient_group"),
+        Index("ix_notices_recipient", "recipient", "acked_at"),
+        Index("ix_notices_case", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))  # escalation | reminder | urge
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    task_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    element_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    level: Mapped[int | None] = mapped_column(Integer, default=None)
+    recipient: Mapped[str | None] = mapped_column(String(64), default=None)
+    recipient_group: Mapped[str | None] = mapped_column(String(200), default=None)
+    department_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    acked_at: Mapped[datetime | None] = mapped_column(default=None)
+    acked_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    response: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Absence(Base):
+    """A person's absence (请假/出差) for a date range: their tasks go to the B post (AB岗)."""
+
+    __tablename__ = "absences"
+    __table_args__ = (Index("ix_absences_person", "person_id", "starts_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)  # inclusive
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)

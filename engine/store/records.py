@@ -55,6 +55,10 @@ class CaseRecord:
     row_version: int
     item_code: str | None = None
     due_at: datetime | None = None
+    department_id: str | None = None
+    accepted_at: datetime | None = None
+    deemed_accepted: bool = False
+    working_days_used: float | None = None
 
 
 @dataclass(slots=True)
@@ -83,6 +87,9 @@ class TaskRecord:
     opinion: str | None
     submitted: dict[str, Any] | None
     row_version: int
+    department_id: str | None = None
+    substitute_for: str | None = None
+    working_days_used: float | None = None
 
 
 class FastWrite:
@@ -305,7 +312,9 @@ SELECT_DEFINITION_VERSION = select(_DEFINITIONS.c.id).where(
 )
 _TIMERS = _table(Timer)
 MOVE_TIMER = FastWrite(
-    update(_TIMERS).where(_TIMERS.c.id == bindparam("b_id")).values(due_at=bindparam("b_due"))
+    update(_TIMERS)
+    .where(_TIMERS.c.id == bindparam("b_id"))
+    .values(due_at=bindparam("b_due"), run_at=bindparam("b_due"))
 )
 END_TIMER = FastWrite(
     update(_TIMERS)
