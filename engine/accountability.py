@@ -38,6 +38,21 @@ AUDITED_ACTIONS = frozenset(
         "suspend",
         "resume",
         "sign",
+        "timer_retry",
+        "timer_incident",
+        "card",
+        "escalation",
+        "reminder",
+        "urge",
+        "notice_ack",
+        "deemed_consent",
+        "deemed_acceptance",
+        "accept",
+        "fault_review",
+        "absence",
+        "absence_cancel",
+        "substitute",
+        "substitute_end",
     }
 )
 

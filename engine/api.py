@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from engine import (
     organisation,
     parsing,
     tasks,
+    timers,
 )
 from engine.calendar import Fallback, WorkCalendar, YearSchedule, parse_schedule_file
 from engine.clock import Clock
@@ -39,9 +41,11 @@ from engine.views import (
     PersonView,
     SignReplyView,
     TaskView,
+    TimerView,
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 DEPLOYABLE_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn", ".form.json")
 
 
@@ -66,6 +70,7 @@ class Engine:
         timezone: str | None = None,
         close_of_business: time | None = None,
         calendar_fallback: Fallback | None = None,
+        timer_attempts: int = timers.MAX_ATTEMPTS,
     ) -> None:
         self.sa_engine = sa_engine or db.make_engine(database_url)
         self.timezone = timezone or os.environ.get("XIAONENG_TIMEZONE", "Asia/Shanghai")
@@ -79,6 +84,7 @@ class Engine:
         self._calendar: WorkCalendar | None = None
         self.runtime = Runtime(self.sa_engine, clock=clock, workflow_cache_size=workflow_cache_size)
         self.runtime.calendar = self._calendar_on
+        self.timer_attempts = timer_attempts
         if create_schema:
             self.init_db()
 
@@ -314,18 +320,61 @@ class Engine:
 
         return self._case_call(key, act)
 
-    def fire_due_timers(self, *, limit: int = 100) -> int:
-        """Fire every timer that is due now; return how many fired (single-process mode)."""
-        with self.runtime.call() as call:
-            case_ids = instances.due_timer_cases(call, limit)
+    def fire_due_timers(self, *, worker: str = "embedded", limit: int = 100) -> int:
+        """Fire every timer that is due now, each exactly once; return how many fired.
+
+        Claims due timers in batches with a lease and fires each in its own transaction
+        (see ``engine.timers``). A failing timer is retried later with backoff and turns
+        into an incident after too many attempts. ``xiaoneng worker`` calls this whenever
+        a timer comes due; tests call it after moving a fake clock.
+        """
         fired = 0
-        for case_id in case_ids:
+        while True:
+            with self.runtime.call() as call:
+                batch = timers.claim(call.conn, worker, call.now, limit)
+            for timer in batch:
+                fired += self._fire_timer(timer, worker)
+            if len(batch) < limit:
+                return fired
 
-            def act(call: Call, case_id: int = case_id) -> int:
-                return instances.fire_timers(call, instances.get_case_row(call, case_id))
+    def _fire_timer(self, timer: timers.DueTimer, worker: str) -> int:
+        try:
+            with self.runtime.call() as call:
+                return timers.fire(call, timer.id, worker)
+        except Exception as exc:
+            message = str(exc) or type(exc).__name__
+            log.warning("timer %s failed: %s", timer.id, message, exc_info=True)
+            with self.runtime.call() as call:
+                state = timers.fail(call.conn, timer.id, message, call.now, self.timer_attempts)
+                if state == timers.INCIDENT:
+                    accountability.record(
+                        call.conn,
+                        at=call.now,
+                        action="timer_incident",
+                        actor=None,
+                        case_id=timer.case_id,
+                        element_id=timer.element_id,
+                        detail={"timer_id": timer.id, "error": message},
+                    )
+                    call.signal(
+                        "timer_incident", timer_id=timer.id, case_id=timer.case_id, error=message
+                    )
+            return 0
 
-            fired += self._case_call(case_id, act)
-        return fired
+    def next_timer_at(self) -> datetime | None:
+        """When the earliest pending timer is to run (None: no timer is pending)."""
+        with self.runtime.call(readonly=True) as call:
+            return timers.next_run_at(call.conn)
+
+    def timers(self, *, state: str | None = None, limit: int = 200) -> list[TimerView]:
+        """Timers (of one state: pending, fired, cancelled, incident), earliest first."""
+        with self.runtime.call(readonly=True) as call:
+            return timers.listing(call, state=state, limit=limit)
+
+    def retry_timer(self, timer_id: str, *, actor: str | None = None) -> TimerView:
+        """Run a timer incident again now, with fresh attempts (admin)."""
+        with self.runtime.call() as call:
+            return timers.retry(call, timer_id, actor)
 
     def history(self, key: str | int) -> list[AuditView]:
         """The audit trail of a case."""

@@ -30,7 +30,7 @@ from engine.errors import CaseError, ConflictError, NotFoundError, ScriptError, 
 from engine.items import Item
 from engine.runtime import CachedWorkflow, Call
 from engine.store import records
-from engine.store.models import CaseHistory, ClockStop, Timer
+from engine.store.models import CaseHistory, Timer
 from engine.store.records import CaseRecord
 from engine.store.serializer import Snapshot
 from engine.workflow import XiaonengWorkflow
@@ -329,10 +329,14 @@ def sync_timers(call: Call, co: Checkout) -> None:
     ]
     if new:
         records.INSERT_TIMERS.run(call.conn, new)
+        call.timer_armed(
+            min(due for timer_id, (_e, _k, due) in waiting.items() if timer_id not in known)
+        )
     for timer_id, (_element, _kind, due) in waiting.items():
         if timer_id in known and known[timer_id] != due:
             # a cycle timer re-armed, or a moved deadline
             records.MOVE_TIMER.run(call.conn, {"b_id": timer_id, "b_due": due})
+            call.timer_armed(due)
     for timer_id, due in known.items():
         if timer_id not in waiting:
             fired = due <= call.now
@@ -371,25 +375,6 @@ def timer_due(task: Any, event_definition: TimerEventDefinition) -> datetime | N
 def _parse_due(value: str) -> datetime:
     """ISO moment of a waiting timer (the same strings come back on every save)."""
     return TimerEventDefinition.get_datetime(value)  # type: ignore[no-any-return]
-
-
-def due_timer_cases(call: Call, limit: int = 100) -> list[int]:
-    """Ids of cases that have timers due now, earliest first."""
-    stopped = (
-        select(ClockStop.id)
-        .where(ClockStop.case_id == Timer.case_id, ClockStop.ended_at.is_(None))
-        .exists()
-    )
-    rows = call.session.execute(
-        select(Timer.case_id, Timer.due_at)
-        .where(Timer.state == "pending", Timer.due_at <= call.now, ~stopped)
-        .order_by(Timer.due_at)
-        .limit(limit)
-    ).all()
-    seen: dict[int, None] = {}
-    for case_id, _due in rows:
-        seen.setdefault(case_id, None)
-    return list(seen)
 
 
 def fire_timers(call: Call, case: CaseRecord) -> int:

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +27,11 @@ from engine.clock import Clock, SystemClock
 from engine.errors import ConflictError
 from engine.store.serializer import Snapshot, StateCodec
 from engine.workflow import engine_now
+
+# PostgreSQL channel on which a call announces a timer armed to run soon (LISTEN/NOTIFY)
+TIMER_CHANNEL = "xiaoneng_timers"
+# a sleeping worker looks at the timers at least this often; sooner timers are announced
+TIMER_HORIZON = timedelta(minutes=5)
 
 
 @dataclass
@@ -100,9 +105,11 @@ class Call:
         "after_commit",
         "conn",
         "created_tasks",
+        "earliest_timer",
         "now",
         "open_tasks",
         "runtime",
+        "signals",
     )
 
     def __init__(self, conn: Connection, runtime: Runtime, now: datetime) -> None:
@@ -114,7 +121,20 @@ class Call:
         self.open_tasks: tuple[str, ...] | None = None
         # human-task rows inserted by this call (as written)
         self.created_tasks: list[dict[str, Any]] = []
+        # the earliest moment a timer was armed for in this call (wakes the workers)
+        self.earliest_timer: datetime | None = None
+        # (signal name, payload) sent to subscribers after the commit
+        self.signals: list[tuple[str, dict[str, Any]]] = []
         self._session: Session | None = None
+
+    def timer_armed(self, run_at: datetime) -> None:
+        """Note that a timer will run at ``run_at`` (workers are told after the commit)."""
+        if self.earliest_timer is None or run_at < self.earliest_timer:
+            self.earliest_timer = run_at
+
+    def signal(self, name: str, **payload: Any) -> None:
+        """Send the signal ``name`` to its subscribers once this call has committed."""
+        self.signals.append((name, payload))
 
     @property
     def session(self) -> Session:
@@ -130,6 +150,17 @@ class Call:
     def _finish(self) -> None:
         if self._session is not None:
             self._session.flush()
+        soon = self.earliest_timer
+        if (
+            soon is not None
+            and soon <= self.now + TIMER_HORIZON
+            and self.conn.dialect.name == "postgresql"
+        ):
+            # delivered at commit, only if the transaction commits
+            self.conn.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": TIMER_CHANNEL, "payload": soon.isoformat()},
+            )
 
     def _close(self) -> None:
         if self._session is not None:
@@ -158,6 +189,10 @@ class Runtime:
         self.definitions_lock = threading.Lock()
         # set by the Engine: the working-day calendar, read on the given connection
         self.calendar: Callable[[Connection], Any] | None = None
+        # in-process timer workers: told of a timer armed to run soon (after the commit)
+        self.timer_listeners: list[Callable[[datetime], None]] = []
+        # delivers the signals of a committed call (set by the Engine)
+        self.send_signal: Callable[[str, dict[str, Any]], None] | None = None
 
     @contextmanager
     def call(self, *, readonly: bool = False) -> Iterator[Call]:
@@ -198,6 +233,12 @@ class Runtime:
         assert call is not None  # noqa: S101  (the with block ran)
         for action in call.after_commit:
             action()
+        if call.earliest_timer is not None:
+            for listener in list(self.timer_listeners):
+                listener(call.earliest_timer)
+        if call.signals and self.send_signal is not None:
+            for name, payload in call.signals:
+                self.send_signal(name, payload)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -148,3 +148,104 @@ class PersonView(_View):
     name: str
     active: bool
     groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TimerView(_View):
+    """A timer row: a waiting BPMN timer event or an engine rule's moment."""
+
+    id: str
+    case_id: int | None
+    element_id: str | None
+    kind: str
+    rule: str | None
+    due_at: datetime
+    run_at: datetime
+    state: str
+    attempts: int
+    last_error: str | None
+    fired_at: datetime | None
+    fired_by: str | None
+
+
+@dataclass(frozen=True)
+class CardView(_View):
+    """A yellow or red card (黄牌/红牌) on a step (``task_id`` set) or a whole case."""
+
+    id: int
+    case_id: int
+    business_key: str
+    task_id: str | None
+    element_id: str | None
+    color: str
+    department_id: str | None
+    holder: str | None
+    due_at: datetime
+    raised_at: datetime
+    cleared_at: datetime | None
+    cleared_reason: str | None
+
+
+@dataclass(frozen=True)
+class FaultRecordView(_View):
+    """An accountability record (责任追究) with the decision of its latest review."""
+
+    id: int
+    kind: str
+    case_id: int | None
+    business_key: str | None
+    task_id: str | None
+    element_id: str | None
+    step_name: str | None
+    department_id: str | None
+    post_id: str | None
+    person_id: str | None
+    substitute_for: str | None
+    due_at: datetime | None
+    overdue_days: float | None
+    created_at: datetime
+    detail: dict[str, Any] | None
+    # the latest review: None (not reviewed) | excused | confirmed
+    decision: str | None = None
+    level: str | None = None
+    reason: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    refers_to: int | None = None
+
+
+@dataclass(frozen=True)
+class NoticeView(_View):
+    """An escalation (督办) or reminder (催办) someone must act on."""
+
+    id: int
+    kind: str
+    case_id: int
+    business_key: str
+    task_id: str | None
+    element_id: str | None
+    level: int | None
+    recipient: str | None
+    recipient_group: str | None
+    department_id: str | None
+    message: str
+    created_at: datetime
+    created_by: str | None
+    acked_at: datetime | None
+    acked_by: str | None
+    response: str | None
+
+
+@dataclass(frozen=True)
+class AbsenceView(_View):
+    """A person's absence; their tasks go to the B post meanwhile (AB岗)."""
+
+    id: int
+    person_id: str
+    starts_on: date
+    ends_on: date
+    reason: str | None
+    substitute: str | None
+    created_at: datetime
+    created_by: str | None
+    cancelled_at: datetime | None
