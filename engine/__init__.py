@@ -21,6 +21,7 @@ from engine.errors import (
 )
 from engine.parsing import SourceFile
 from engine.views import (
+    AbsenceView,
     AuditView,
     CaseSummary,
     DefinitionView,
@@ -32,6 +33,7 @@ from engine.views import (
 )
 
 __all__ = [
+    "AbsenceView",
     "AuditView",
     "CaseError",
     "CaseSummary",

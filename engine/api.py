@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine as SAEngine
 
 from engine import (
+    absences,
     accountability,
     deadlines,  # noqa: F401  (registers the deadline helpers for diagrams)
     definitions,
@@ -22,6 +24,8 @@ from engine import (
     limits,
     organisation,
     parsing,
+    signals,
+    supervision,
     tasks,
     timers,
 )
@@ -34,10 +38,14 @@ from engine.store.models import Case, Definition, HumanTask
 from engine.store.records import CaseRecord, TaskRecord
 from engine.tasks import Acted
 from engine.views import (
+    AbsenceView,
     AuditView,
+    CardView,
     CaseSummary,
     DefinitionView,
     DeploymentResult,
+    FaultRecordView,
+    NoticeView,
     PersonView,
     SignReplyView,
     TaskView,
@@ -71,6 +79,7 @@ class Engine:
         close_of_business: time | None = None,
         calendar_fallback: Fallback | None = None,
         timer_attempts: int = timers.MAX_ATTEMPTS,
+        supervision_rules: supervision.SupervisionRules | None = None,
     ) -> None:
         self.sa_engine = sa_engine or db.make_engine(database_url)
         self.timezone = timezone or os.environ.get("XIAONENG_TIMEZONE", "Asia/Shanghai")
@@ -85,6 +94,9 @@ class Engine:
         self.runtime = Runtime(self.sa_engine, clock=clock, workflow_cache_size=workflow_cache_size)
         self.runtime.calendar = self._calendar_on
         self.timer_attempts = timer_attempts
+        self.runtime.supervision = supervision_rules or supervision.SupervisionRules()
+        self.runtime.send_signal = signals.send
+        signals.load_hooks()
         if create_schema:
             self.init_db()
 
@@ -320,7 +332,9 @@ class Engine:
 
         return self._case_call(key, act)
 
-    def fire_due_timers(self, *, worker: str = "embedded", limit: int = 100) -> int:
+    def fire_due_timers(
+        self, *, worker: str = "embedded", limit: int = 100, lease: timedelta = timers.LEASE
+    ) -> int:
         """Fire every timer that is due now, each exactly once; return how many fired.
 
         Claims due timers in batches with a lease and fires each in its own transaction
@@ -331,7 +345,7 @@ class Engine:
         fired = 0
         while True:
             with self.runtime.call() as call:
-                batch = timers.claim(call.conn, worker, call.now, limit)
+                batch = timers.claim(call.conn, worker, call.now, limit, lease)
             for timer in batch:
                 fired += self._fire_timer(timer, worker)
             if len(batch) < limit:
@@ -528,6 +542,154 @@ class Engine:
         return self._task_call(
             task_id, lambda call: tasks.resolve(call, task_id, actor, opinion, data)
         )
+
+    # -- absences (AB岗) ---------------------------------------------------------------------
+
+    def mark_absent(
+        self,
+        person_id: str,
+        starts_on: date | str,
+        ends_on: date | str,
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> AbsenceView:
+        """Mark a person absent for local dates ``starts_on``..``ends_on`` (inclusive); the
+        holder of their backup post takes their open and new tasks meanwhile."""
+        with self.runtime.call() as call:
+            return absences.mark_absent(call, person_id, starts_on, ends_on, reason, actor)
+
+    def cancel_absence(self, absence_id: int, *, actor: str | None = None) -> AbsenceView:
+        """Cancel an absence; if it had started, the person's tasks come back at once."""
+        with self.runtime.call() as call:
+            return absences.cancel_absence(call, absence_id, actor)
+
+    def absences(
+        self, person_id: str | None = None, *, active_only: bool = False
+    ) -> list[AbsenceView]:
+        """Absences (of one person), earliest first; ``active_only``: not cancelled or over."""
+        with self.runtime.call(readonly=True) as call:
+            return absences.listing(call, person_id, active_only)
+
+    # -- electronic supervision and accountability (电子监察, 责任追究) -------------------
+
+    def cards(
+        self,
+        *,
+        live_only: bool = True,
+        department: str | None = None,
+        case: str | int | None = None,
+    ) -> list[CardView]:
+        """Yellow and red cards (live ones by default), red first."""
+        with self.runtime.call(readonly=True) as call:
+            case_id = instances.get_case_row(call, case).id if case is not None else None
+            return supervision.cards(
+                call, live_only=live_only, department=department, case_id=case_id
+            )
+
+    def notices(self, person: str, *, open_only: bool = True) -> list[NoticeView]:
+        """Escalations and reminders addressed to a person or their groups, newest first."""
+        with self.runtime.call(readonly=True) as call:
+            return supervision.notices_for(call, person, open_only=open_only)
+
+    def acknowledge_notice(
+        self, notice_id: int, *, actor: str, response: str | None = None
+    ) -> NoticeView:
+        """Answer a notice (an escalation needs a response saying what was done)."""
+        with self.runtime.call() as call:
+            return supervision.acknowledge(call, notice_id, actor, response)
+
+    def urge(self, task_id: str, *, actor: str, message: str | None = None) -> NoticeView:
+        """催办: urge the holder of an open step (supervisors and heads)."""
+        with self.runtime.call() as call:
+            return supervision.urge(call, task_id, actor, message)
+
+    def fault_records(
+        self,
+        *,
+        person: str | None = None,
+        department: str | None = None,
+        case: str | int | None = None,
+        kind: str | None = None,
+        decision: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 500,
+    ) -> list[FaultRecordView]:
+        """Accountability records with their latest review, newest first.
+
+        ``decision``: ``pending`` (not reviewed), ``excused`` or ``confirmed``.
+        """
+        with self.runtime.call(readonly=True) as call:
+            case_id = instances.get_case_row(call, case).id if case is not None else None
+            return accountability.fault_records(
+                call.session,
+                person=person,
+                department=department,
+                case_id=case_id,
+                kind=kind,
+                decision=decision,
+                since=since,
+                until=until,
+                limit=limit,
+            )
+
+    def review_fault(
+        self,
+        record_id: int,
+        *,
+        decision: str,
+        actor: str,
+        reason: str | None = None,
+        level: str | None = None,
+    ) -> FaultRecordView:
+        """Excuse a record with a reason, or confirm it as a fault with a level
+        (``accountability.FAULT_LEVELS``); a later review corrects an earlier one."""
+        with self.runtime.call() as call:
+            groups = organisation.groups_of(call.session, actor)
+            view = accountability.review(
+                call.session,
+                call.conn,
+                record_id=record_id,
+                decision=decision,
+                actor=actor,
+                groups=groups,
+                now=call.now,
+                reason=reason,
+                level=level,
+            )
+            call.signal(
+                "fault_confirmed" if decision == "confirmed" else "fault_excused",
+                record_id=view.id,
+                person_id=view.person_id,
+                department_id=view.department_id,
+                level=view.level,
+                case_id=view.case_id,
+            )
+            if decision == "confirmed" and view.person_id is not None:
+                year = view.created_at.astimezone(ZoneInfo(self.timezone)).year
+                since, until = self._year_bounds(year)
+                count = accountability.confirmed_count(call.session, view.person_id, since, until)
+                if count >= accountability.FLAG_THRESHOLD:
+                    call.signal(
+                        "person_flagged",
+                        person_id=view.person_id,
+                        year=year,
+                        confirmed_faults=count,
+                    )
+            return view
+
+    def flagged_people(self, year: int) -> list[dict[str, Any]]:
+        """People with three or more confirmed faults among the year's records (S3)."""
+        since, until = self._year_bounds(year)
+        with self.runtime.call(readonly=True) as call:
+            return accountability.flagged(call.session, since, until)
+
+    def _year_bounds(self, year: int) -> tuple[datetime, datetime]:
+        zone = ZoneInfo(self.timezone)
+        start = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
+        end = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+        return start, end
 
     # -- plumbing --------------------------------------------------------------------------
 

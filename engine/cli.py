@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from engine.api import Engine
 from engine.calendar import schedule_to_toml
 from engine.errors import ConflictError, InvalidInputError, XiaonengError
 from engine.store.db import database_url
+from engine.worker import TimerWorker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ORGANISATION = REPO_ROOT / "demo" / "organisation.toml"
@@ -139,7 +142,46 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="actor")
     p.add_argument("--reason")
 
+    p = sub.add_parser("absence", help="absences (AB岗): the backup post takes the tasks")
+    ab = p.add_subparsers(dest="absence_command", required=True, metavar="ABSENCE_COMMAND")
+    q = ab.add_parser("add", help="mark a person absent for a range of dates")
+    q.add_argument("person_id")
+    q.add_argument("--from", dest="starts_on", required=True, help="first day away, YYYY-MM-DD")
+    q.add_argument("--to", dest="ends_on", required=True, help="last day away, YYYY-MM-DD")
+    q.add_argument("--reason", help="why (请假, 出差 …)")
+    q.add_argument("--as", dest="actor", help="who records it (in the audit trail)")
+    q = ab.add_parser("list", help="list absences, earliest first")
+    q.add_argument("--person", help="only this person's absences")
+    q.add_argument("--active", action="store_true", help="only those not cancelled or over")
+    q = ab.add_parser("cancel", help="cancel an absence; started ones give the tasks back")
+    q.add_argument("absence_id", type=int)
+    q.add_argument("--as", dest="actor", help="who cancels it (in the audit trail)")
+
     sub.add_parser("fire-timers", help="fire every timer that is due now (once)")
+
+    p = sub.add_parser(
+        "worker",
+        help="run the timer worker: sleep until the next timer is due, fire it; until stopped",
+        description=(
+            "Fires every due timer exactly once, however many workers run. Sleeps until the "
+            "next timer is due (woken early on PostgreSQL by LISTEN/NOTIFY when an earlier "
+            "timer is armed). Stop with SIGTERM or Ctrl-C."
+        ),
+    )
+    p.add_argument("--name", help="worker name in leases and fired rows (default host:pid)")
+    p.add_argument("--batch", type=int, default=100, help="timers claimed per transaction")
+    p.add_argument("--lease", type=float, default=60.0, help="seconds a claimed timer is reserved")
+
+    p = sub.add_parser("timers", help="timers: list them, retry an incident")
+    tms = p.add_subparsers(dest="timers_command", required=True)
+    q = tms.add_parser("list", help="list timers, earliest first")
+    q.add_argument(
+        "--state", choices=["pending", "fired", "cancelled", "incident"], help="only this state"
+    )
+    q.add_argument("--limit", type=int, default=200)
+    q = tms.add_parser("retry", help="run a timer incident again now")
+    q.add_argument("timer_id")
+    q.add_argument("--as", dest="actor")
     return parser
 
 
@@ -269,8 +311,39 @@ def _dispatch(engine: Engine, args: argparse.Namespace) -> Any:
         return engine.get_case(args.key)
     if command == "terminate":
         return engine.terminate_case(args.key, actor=args.actor, reason=args.reason)
+    if command == "absence":
+        if args.absence_command == "add":
+            found = [
+                engine.mark_absent(
+                    args.person_id,
+                    args.starts_on,
+                    args.ends_on,
+                    reason=args.reason,
+                    actor=args.actor,
+                )
+            ]
+        elif args.absence_command == "cancel":
+            found = [engine.cancel_absence(args.absence_id, actor=args.actor)]
+        else:
+            found = engine.absences(args.person, active_only=args.active)
+        shown = [  # dates as text: to_dict() keeps them as date objects
+            {**a.to_dict(), "starts_on": a.starts_on.isoformat(), "ends_on": a.ends_on.isoformat()}
+            for a in found
+        ]
+        return shown if args.absence_command == "list" else shown[0]
     if command == "fire-timers":
         return {"fired": engine.fire_due_timers()}
+    if command == "worker":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        worker = TimerWorker(
+            engine, name=args.name, batch=args.batch, lease=timedelta(seconds=args.lease)
+        )
+        worker.run_forever()
+        return {"worker": worker.name, "fired": worker.fired}
+    if command == "timers":
+        if args.timers_command == "retry":
+            return engine.retry_timer(args.timer_id, actor=args.actor)
+        return engine.timers(state=args.state, limit=args.limit)
     raise AssertionError(command)
 
 

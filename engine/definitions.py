@@ -8,6 +8,7 @@ version. Parsed specs are cached per definition id (a definition never changes).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,14 @@ class LoadedDefinition:
     def form_for(self, element_id: str) -> FormSpec | None:
         """The form of the user task ``element_id`` (None when it has none)."""
         return self.forms.get(element_id)
+
+    @functools.cached_property
+    def models_acceptance(self) -> bool:
+        """The process has an acceptance step (a task with ``accepts_case``, §32)."""
+        return any(
+            (getattr(spec, "extensions", None) or {}).get("accepts_case")
+            for spec in self.spec.task_specs.values()
+        )
 
 
 def content_hash(sources: Sequence[parsing.SourceFile]) -> str:

@@ -25,7 +25,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import delete, select
 
-from engine import accountability, definitions, scripting, tasks
+from engine import accountability, definitions, scripting, supervision, tasks
 from engine.errors import CaseError, ConflictError, NotFoundError, ScriptError, XiaonengError
 from engine.items import Item
 from engine.runtime import CachedWorkflow, Call
@@ -121,12 +121,14 @@ def start(
         row_version=1,
         item_code=item.code if item is not None else None,
         due_at=due_at,
+        department_id=item.department if item is not None else None,
     )
     checkout = Checkout(
         case=case, workflow=workflow, snapshot=None, loaded=loaded, open_tasks=set(), timers={}
     )
     run_engine(call, checkout)
     save(call, checkout)
+    supervision.case_started(call, case, models_acceptance=loaded.models_acceptance)
     accountability.record(
         call.conn,
         at=call.now,
@@ -209,6 +211,7 @@ def save(call: Call, co: Checkout) -> None:
     if workflow.completed and case.status == RUNNING:
         case.status = COMPLETED
         case.ended_at = call.now
+        supervision.case_ended(call, case)
     # the row-version checks come first: a call that lost a race stops here with
     # ConflictError before writing anything else
     call.session.flush()
@@ -226,6 +229,9 @@ def save(call: Call, co: Checkout) -> None:
         )
     tasks.sync(call, co)
     sync_timers(call, co)
+    thrown = workflow.__dict__.pop("escalations_thrown", None)
+    if thrown:
+        supervision.bpmn_escalations(call, case, thrown)
     co.snapshot = encoded.snapshot
     release(call, co)
 
@@ -307,7 +313,7 @@ def sync_timers(call: Call, co: Checkout) -> None:
         co.timers = dict(
             call.session.execute(
                 select(Timer.id, Timer.due_at).where(
-                    Timer.case_id == co.case.id, Timer.state == "pending"
+                    Timer.case_id == co.case.id, Timer.state == "pending", Timer.rule.is_(None)
                 )
             ).all()
         )
@@ -386,14 +392,17 @@ def fire_timers(call: Call, case: CaseRecord) -> int:
     co.workflow.refresh_timers()
     run_engine(call, co)
     after = {str(t.id) for t in co.workflow.get_tasks(state=TaskState.WAITING)}
-    fired = 0
+    fired: list[str] = []
     for timer in call.session.scalars(
         select(Timer).where(
-            Timer.case_id == case.id, Timer.state == "pending", Timer.due_at <= call.now
+            Timer.case_id == case.id,
+            Timer.state == "pending",
+            Timer.rule.is_(None),
+            Timer.due_at <= call.now,
         )
     ):
         if timer.id not in after or timer.id in before:
-            fired += 1
+            fired.append(timer.id)
             accountability.record(
                 call.conn,
                 at=call.now,
@@ -405,7 +414,8 @@ def fire_timers(call: Call, case: CaseRecord) -> int:
                 detail={"due_at": timer.due_at.isoformat(), "kind": timer.kind},
             )
     save(call, co)
-    return fired
+    supervision.bpmn_timers_fired(call, co, fired)
+    return len(fired)
 
 
 def terminate(call: Call, case: CaseRecord, actor: str | None, reason: str | None) -> None:
@@ -416,6 +426,7 @@ def terminate(call: Call, case: CaseRecord, actor: str | None, reason: str | Non
     co.workflow.cancel()
     case.status = TERMINATED
     case.ended_at = call.now
+    supervision.case_ended(call, case)
     accountability.record(
         call.conn, at=call.now, action="terminate", actor=actor, case_id=case.id, opinion=reason
     )

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from sqlalchemy import func, select, update
 
-from engine import accountability, instances, items, organisation
+from engine import accountability, instances, items, organisation, supervision
 from engine.calendar import WorkCalendar
 from engine.errors import ConflictError, InvalidInputError, NotFoundError, NotPermittedError
 from engine.runtime import Call
@@ -245,3 +245,4 @@ def shift_deadlines(call: Call, case: CaseRecord, amount: Fraction) -> None:
         if due is not None:
             instances.move_timer(task, definition, cal.shift_by_working_time(due, amount))
     instances.save(call, co)
+    supervision.deadlines_moved(call, case)

@@ -132,9 +132,9 @@ class Call:
         if self.earliest_timer is None or run_at < self.earliest_timer:
             self.earliest_timer = run_at
 
-    def signal(self, name: str, **payload: Any) -> None:
-        """Send the signal ``name`` to its subscribers once this call has committed."""
-        self.signals.append((name, payload))
+    def signal(self, signal_name: str, /, **payload: Any) -> None:
+        """Send the signal ``signal_name`` to its subscribers once this call has committed."""
+        self.signals.append((signal_name, payload))
 
     @property
     def session(self) -> Session:
@@ -191,6 +191,8 @@ class Runtime:
         self.calendar: Callable[[Connection], Any] | None = None
         # in-process timer workers: told of a timer armed to run soon (after the commit)
         self.timer_listeners: list[Callable[[datetime], None]] = []
+        # the supervision rules (engine.supervision.SupervisionRules, set by the Engine)
+        self.supervision: Any = None
         # delivers the signals of a committed call (set by the Engine)
         self.send_signal: Callable[[str, dict[str, Any]], None] | None = None
 

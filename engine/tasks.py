@@ -25,7 +25,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import delete, or_, select, update
 
-from engine import accountability, forms, instances, organisation, scripting
+from engine import absences, accountability, forms, instances, organisation, scripting, supervision
 from engine.errors import (
     ConflictError,
     FieldProblem,
@@ -37,7 +37,7 @@ from engine.errors import (
 )
 from engine.runtime import Call
 from engine.store import records
-from engine.store.models import Case, HumanTask, SignReply, TaskCandidate
+from engine.store.models import Case, HumanTask, Post, SignReply, TaskCandidate
 from engine.store.records import CaseRecord, TaskRecord
 from engine.views import FormFieldView, SignReplyView, TaskView
 
@@ -78,6 +78,7 @@ def sync(call: Call, co: instances.Checkout) -> None:
             _new_row(call, co, task, rows, candidates)
     if rows:
         records.INSERT_TASKS.run(conn, rows)
+        supervision.task_opened(call, co.case, rows)
     if candidates:
         records.INSERT_CANDIDATES.run(conn, candidates)
     gone = [task_id for task_id in known if task_id not in ready]
@@ -99,6 +100,7 @@ def _cancel_rows(call: Call, co: instances.Checkout, gone: list[str]) -> None:
         .values(state=CANCELLED, ended_at=call.now, row_version=HumanTask.row_version + 1)
     )
     conn.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
+    supervision.tasks_closed(call, co.case, gone, completed=False)
     for task_id in gone:
         accountability.record(
             conn,
@@ -122,6 +124,11 @@ def _new_row(
     spec = task.task_spec
     ext = _extensions(task)
     assignee = _one(_evaluate_people(task, ext.get("assignee")))
+    substitute_of = None
+    if assignee:
+        backup = absences.substitute_for(call, assignee)
+        if backup is not None:
+            substitute_of, assignee = assignee, backup
     users = _evaluate_people(task, ext.get("candidate_users"))
     groups = _evaluate_people(task, ext.get("candidate_groups"))
     lane = getattr(spec, "lane", None)
@@ -146,6 +153,8 @@ def _new_row(
             "candidate_groups": groups,
             "multi_instance_of": str(mi.id) if mi is not None else None,
             "due_at": _due(call, task, ext.get("due_date")) or _step_due(call, co, task),
+            "substitute_for": substitute_of,
+            "department_id": _department(call, co, groups),
             "created_at": call.now,
             "claimed_at": call.now if assignee else None,
             "row_version": 1,
@@ -153,6 +162,34 @@ def _new_row(
     )
     candidates.extend({"task_id": task_id, "kind": "user", "value": u} for u in users)
     candidates.extend({"task_id": task_id, "kind": "group", "value": g} for g in groups)
+
+
+def _department(call: Call, co: instances.Checkout, groups: list[str]) -> str | None:
+    """The department responsible for a step: its ``dept:``/``post:`` group, else the case's."""
+    for group in groups:
+        if group.startswith("dept:"):
+            return group.removeprefix("dept:")
+    for group in groups:
+        if group.startswith("post:"):
+            department = call.conn.scalar(
+                select(Post.department_id).where(Post.id == group.removeprefix("post:"))
+            )
+            if department is not None:
+                return str(department)
+    return co.case.department_id
+
+
+def _accepts_case(task: Any) -> bool:
+    """``camunda:property accepts_case``: ``true`` or a condition on the task's data
+    (e.g. ``accepted == 'yes'``): completing the task accepts the case (受理)."""
+    condition = str(_extensions(task).get("accepts_case") or "").strip()
+    if not condition:
+        return False
+    if condition.lower() == "true":
+        return True
+    if "${" not in condition and "#{" not in condition:
+        condition = "${" + condition + "}"
+    return bool(_evaluate(task, condition))
 
 
 def _extensions(task: Any) -> dict[str, Any]:
@@ -584,6 +621,9 @@ def complete(
     if row.candidate_users or row.candidate_groups:
         records.DELETE_CANDIDATES.run(call.conn, {"b_task_id": row.id})
     _audit(call, row, case, "complete", actor, detail={"data": cleaned}, opinion=opinion)
+    supervision.task_completed(call, case, row)
+    if _accepts_case(task):
+        supervision.mark_accepted(call, case, actor)
     instances.run_engine(call, co)
     instances.save(call, co)
     return row, case

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, case, func, or_, select, type_coerce, update
 
-from engine import accountability, instances
+from engine import accountability
 from engine.errors import CaseError, ConflictError, NotFoundError
 from engine.runtime import Call
-from engine.store.models import ClockStop, Timer
+from engine.store.models import ClockStop, Timer, UTCDateTime
 from engine.views import TimerView
 
 PENDING = "pending"
@@ -167,7 +167,9 @@ def _runnable(now: datetime) -> Any:
     )
 
 
-def claim(conn: Connection, worker: str, now: datetime, limit: int) -> list[DueTimer]:
+def claim(
+    conn: Connection, worker: str, now: datetime, limit: int, lease: timedelta = LEASE
+) -> list[DueTimer]:
     """Lease up to ``limit`` due timers to ``worker``, earliest first (own transaction)."""
     due = (
         select(_TIMERS.c.id)
@@ -181,7 +183,7 @@ def claim(conn: Connection, worker: str, now: datetime, limit: int) -> list[DueT
         conn.execute(
             update(_TIMERS)
             .where(_TIMERS.c.id.in_(due))
-            .values(locked_by=worker, locked_until=now + LEASE)
+            .values(locked_by=worker, locked_until=now + lease)
             .returning(
                 _TIMERS.c.id,
                 _TIMERS.c.case_id,
@@ -206,8 +208,18 @@ def next_run_at(conn: Connection) -> datetime | None:
         .where(ClockStop.case_id == _TIMERS.c.case_id, ClockStop.ended_at.is_(None))
         .exists()
     )
+    # a row leased to a worker (alive, or dead until its lease expires) runs after the lease
+    runs = case(
+        (
+            and_(_TIMERS.c.locked_until.is_not(None), _TIMERS.c.locked_until > _TIMERS.c.run_at),
+            _TIMERS.c.locked_until,
+        ),
+        else_=_TIMERS.c.run_at,
+    )
     value: datetime | None = conn.scalar(
-        select(func.min(_TIMERS.c.run_at)).where(_TIMERS.c.state == PENDING, ~stopped)
+        select(func.min(type_coerce(runs, UTCDateTime()))).where(
+            _TIMERS.c.state == PENDING, ~stopped
+        )
     )
     return value
 
@@ -241,12 +253,14 @@ def fire(call: Call, timer_id: str, worker: str | None) -> int:
     a rule timer calls its rule's handler. Either way the row ends ``fired`` in this
     transaction, or the call raises and nothing is kept.
     """
+    from engine import instances  # instances -> supervision -> timers: import when firing
+
     timer = lock(call, timer_id)
     if timer is None:
         return 0  # fired or cancelled by someone else meanwhile
     if timer.rule is not None:
+        mark_fired(call, timer.id, worker)  # first: the handler may cancel its own kind
         handler_for(timer)(call, timer)
-        mark_fired(call, timer.id, worker)
         return 1
     if timer.case_id is None:
         raise ConflictError(f"timer {timer.id} belongs to no case")

@@ -21,6 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    EscalationEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -76,7 +79,24 @@ def unfinished(workflow: Any) -> list[Task]:
 
 
 class XiaonengWorkflow(BpmnWorkflow):  # type: ignore[misc]
-    """A BpmnWorkflow whose unfinished-task queries scale with the open work, not history."""
+    """A BpmnWorkflow whose unfinished-task queries scale with the open work, not history.
+
+    It also notes the escalation events the diagram throws (``escalations_thrown``, not
+    serialized) so that the engine records them when it saves the case.
+    """
+
+    def catch(self, event: Any) -> None:
+        definition = event.event_definition
+        if isinstance(definition, EscalationEventDefinition):
+            thrown = self.__dict__.setdefault("escalations_thrown", [])
+            thrown.append({"code": definition.code, "name": definition.name})
+            super().catch(event)
+            # nothing in the diagram caught it: the engine records it; keep no event object
+            # in the workflow (it would be serialized with the case)
+            if event in self.bpmn_events:
+                self.bpmn_events.remove(event)
+            return
+        super().catch(event)
 
     def get_tasks_iterator(self, first_task: Task | None = None, **kwargs: Any) -> Iterator[Task]:
         state = kwargs.get("state")

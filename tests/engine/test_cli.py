@@ -82,7 +82,7 @@ def test_cli_walks_a_case(cli, capsys: pytest.CaptureFixture[str]) -> None:  # t
     cli("case", "GP-1")
     case = _json(capsys)
     assert [t["element_id"] for t in case["open_tasks"]] == ["handle"]  # type: ignore[index]
-    assert [h["action"] for h in case["history"]] == ["start", "claim", "complete"]  # type: ignore[index]
+    assert [h["action"] for h in case["history"]] == ["start", "claim", "complete", "accept"]  # type: ignore[index]
 
 
 def test_cli_reports_errors_in_one_line(cli, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
