@@ -20,21 +20,28 @@ from engine.errors import (
     XiaonengError,
 )
 from engine.parsing import SourceFile
+from engine.supervision import EscalationLevel, SupervisionRules
 from engine.views import (
     AbsenceView,
     AuditView,
+    CardView,
     CaseSummary,
     DefinitionView,
     DeploymentResult,
+    FaultRecordView,
     FormFieldView,
+    NoticeView,
     PersonView,
     SignReplyView,
     TaskView,
+    TimerView,
 )
+from engine.worker import TimerWorker
 
 __all__ = [
     "AbsenceView",
     "AuditView",
+    "CardView",
     "CaseError",
     "CaseSummary",
     "Clock",
@@ -43,7 +50,9 @@ __all__ = [
     "DefinitionView",
     "DeploymentResult",
     "Engine",
+    "EscalationLevel",
     "FakeClock",
+    "FaultRecordView",
     "FieldProblem",
     "FormFieldView",
     "FormValidationError",
@@ -51,11 +60,15 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "NotPermittedError",
+    "NoticeView",
     "PersonView",
     "ScriptError",
     "SignReplyView",
     "SourceFile",
+    "SupervisionRules",
     "SystemClock",
     "TaskView",
+    "TimerView",
+    "TimerWorker",
     "XiaonengError",
 ]

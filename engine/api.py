@@ -94,7 +94,7 @@ class Engine:
         self.runtime = Runtime(self.sa_engine, clock=clock, workflow_cache_size=workflow_cache_size)
         self.runtime.calendar = self._calendar_on
         self.timer_attempts = timer_attempts
-        self.runtime.supervision = supervision_rules or supervision.SupervisionRules()
+        self.runtime.supervision = supervision_rules or supervision.rules_from_env()
         self.runtime.send_signal = signals.send
         signals.load_hooks()
         if create_schema:

@@ -172,6 +172,44 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=100, help="timers claimed per transaction")
     p.add_argument("--lease", type=float, default=60.0, help="seconds a claimed timer is reserved")
 
+    p = sub.add_parser("cards", help="yellow and red cards (电子监察), live ones by default")
+    p.add_argument("--department", help="only this department")
+    p.add_argument("--case", help="only this case")
+    p.add_argument("--all", action="store_true", help="include cleared cards")
+
+    p = sub.add_parser("notices", help="a person's escalations and reminders to act on")
+    p.add_argument("person_id")
+    p.add_argument("--all", action="store_true", help="include answered ones")
+    p = sub.add_parser("answer", help="answer a notice (an escalation needs a response)")
+    p.add_argument("notice_id", type=int)
+    p.add_argument("--as", dest="actor", required=True)
+    p.add_argument("--response")
+    p = sub.add_parser("urge", help="催办: urge the holder of an open step")
+    p.add_argument("task_id")
+    p.add_argument("--as", dest="actor", required=True)
+    p.add_argument("--message")
+
+    p = sub.add_parser("records", help="accountability records (责任追究) with their reviews")
+    p.add_argument("--person")
+    p.add_argument("--department")
+    p.add_argument("--case")
+    p.add_argument("--kind")
+    p.add_argument("--decision", choices=["pending", "excused", "confirmed"])
+    p = sub.add_parser(
+        "review", help="excuse a record with a reason, or confirm it as a fault with a level"
+    )
+    p.add_argument("record_id", type=int)
+    p.add_argument("decision", choices=["excused", "confirmed"])
+    p.add_argument("--as", dest="actor", required=True)
+    p.add_argument("--reason")
+    p.add_argument(
+        "--level",
+        help="admonition (效能告诫) | warning_talk (诫勉) | circulated_criticism (通报批评) | "
+        "warning (警告) | demerit (记过)",
+    )
+    p = sub.add_parser("flagged", help="people with three or more confirmed faults in a year")
+    p.add_argument("year", type=int)
+
     p = sub.add_parser("timers", help="timers: list them, retry an incident")
     tms = p.add_subparsers(dest="timers_command", required=True)
     q = tms.add_parser("list", help="list timers, earliest first")
@@ -340,6 +378,32 @@ def _dispatch(engine: Engine, args: argparse.Namespace) -> Any:
         )
         worker.run_forever()
         return {"worker": worker.name, "fired": worker.fired}
+    if command == "cards":
+        return engine.cards(live_only=not args.all, department=args.department, case=args.case)
+    if command == "notices":
+        return engine.notices(args.person_id, open_only=not args.all)
+    if command == "answer":
+        return engine.acknowledge_notice(args.notice_id, actor=args.actor, response=args.response)
+    if command == "urge":
+        return engine.urge(args.task_id, actor=args.actor, message=args.message)
+    if command == "records":
+        return engine.fault_records(
+            person=args.person,
+            department=args.department,
+            case=args.case,
+            kind=args.kind,
+            decision=args.decision,
+        )
+    if command == "review":
+        return engine.review_fault(
+            args.record_id,
+            decision=args.decision,
+            actor=args.actor,
+            reason=args.reason,
+            level=args.level,
+        )
+    if command == "flagged":
+        return engine.flagged_people(args.year)
     if command == "timers":
         if args.timers_command == "retry":
             return engine.retry_timer(args.timer_id, actor=args.actor)

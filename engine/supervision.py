@@ -74,9 +74,41 @@ class SupervisionRules:
     escalation: tuple[EscalationLevel, ...] = field(
         default_factory=lambda: (
             EscalationLevel("role:department-head", 0, True),
-            EscalationLevel("role:supervisor", 2, False),
+            EscalationLevel("role:supervisor", 2, False),  # the supervision office (监察)
         )
     )
+
+
+def rules_from_env(environ: dict[str, str] | None = None) -> SupervisionRules:
+    """Rules from ``XIAONENG_YELLOW_DAYS``, ``XIAONENG_CASE_YELLOW_DAYS`` and
+    ``XIAONENG_ESCALATION`` (``group@days[!]`` comma-separated; ``!`` = any department),
+    e.g. ``role:department-head@0,role:supervisor@2!``."""
+    import os
+
+    env = os.environ if environ is None else environ
+    defaults = SupervisionRules()
+    try:
+        task_days = Fraction(env.get("XIAONENG_YELLOW_DAYS", str(defaults.task_yellow_days)))
+        case_days = Fraction(env.get("XIAONENG_CASE_YELLOW_DAYS", str(defaults.case_yellow_days)))
+    except ValueError as exc:
+        raise InvalidInputError(f"yellow threshold is not a number of working days: {exc}") from exc
+    levels = defaults.escalation
+    spec = env.get("XIAONENG_ESCALATION", "").strip()
+    if spec:
+        parsed = []
+        for part in spec.split(","):
+            group, _, days = part.strip().partition("@")
+            anywhere = days.endswith("!")
+            days = days.rstrip("!") or "0"
+            if not group or not days.isdigit():
+                raise InvalidInputError(
+                    f"XIAONENG_ESCALATION: {part!r} is not group@working-days[!]"
+                )
+            parsed.append(EscalationLevel(group, int(days), not anywhere))
+        levels = tuple(parsed)
+    if task_days < 0 or case_days < 0:
+        raise InvalidInputError("yellow thresholds cannot be negative")
+    return SupervisionRules(task_days, case_days, levels)
 
 
 def rules_of(call: Call) -> SupervisionRules:

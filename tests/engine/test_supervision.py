@@ -387,3 +387,37 @@ def test_a_failing_subscriber_does_not_break_the_engine(
         signals.task_overdue.disconnect(broken)
     assert ("red", "accept", "GP-1") in _cards(permit)
     assert "task_overdue" in [name for name, _ in received]
+
+
+def test_rules_read_from_the_environment() -> None:
+    from fractions import Fraction
+
+    from engine.supervision import EscalationLevel, rules_from_env
+
+    rules = rules_from_env(
+        {
+            "XIAONENG_YELLOW_DAYS": "1/2",
+            "XIAONENG_ESCALATION": "role:section-chief@0, role:supervisor@3!",
+        }
+    )
+    assert rules.task_yellow_days == Fraction(1, 2)
+    assert rules.escalation == (
+        EscalationLevel("role:section-chief", 0, True),
+        EscalationLevel("role:supervisor", 3, False),
+    )
+    with pytest.raises(InvalidInputError, match="group@working-days"):
+        rules_from_env({"XIAONENG_ESCALATION": "role:x@soon"})
+
+
+def test_the_documented_sms_hook_texts_the_holder_of_an_overdue_step(
+    permit: Engine, clock: FakeClock
+) -> None:
+    from demo.hooks import sms_log
+
+    sms_log.sent.clear()
+    accept = only_task(permit, "GP-1", "accept")
+    permit.claim(accept.id, actor="window01")
+    clock.set(bj(2025, 11, 4, 17, 31))
+    permit.fire_due_timers()
+    assert sms_log.sent[0].startswith("window01: 【效能提醒】办件 GP-1")
+    assert any(line.startswith("role:department-head:") for line in sms_log.sent)
