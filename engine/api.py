@@ -22,6 +22,7 @@ from engine import (
     instances,
     items,
     limits,
+    metrics,
     organisation,
     parsing,
     signals,
@@ -690,6 +691,29 @@ class Engine:
         start = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
         end = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
         return start, end
+
+    # -- performance figures (绩效考评) ---------------------------------------------------------
+
+    def department_figures(
+        self, start: date, end: date, *, department: str | None = None
+    ) -> list[metrics.DepartmentFigures]:
+        """Per-department figures for the local dates ``start``..``end`` (inclusive)."""
+        since, until = metrics.period_bounds(start, end, self.timezone)
+        with self.runtime.call(readonly=True) as call:
+            return metrics.department_figures(call.conn, since, until, department)
+
+    def person_figures(
+        self,
+        start: date,
+        end: date,
+        *,
+        department: str | None = None,
+        person: str | None = None,
+    ) -> list[metrics.PersonFigures]:
+        """Per-person figures for the local dates ``start``..``end`` (inclusive)."""
+        since, until = metrics.period_bounds(start, end, self.timezone)
+        with self.runtime.call(readonly=True) as call:
+            return metrics.person_figures(call.conn, since, until, department, person)
 
     # -- plumbing --------------------------------------------------------------------------
 

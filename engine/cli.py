@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +210,15 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("flagged", help="people with three or more confirmed faults in a year")
     p.add_argument("year", type=int)
 
+    p = sub.add_parser(
+        "metrics", help="performance figures (绩效考评) per department or per person for a period"
+    )
+    p.add_argument("start", type=date.fromisoformat, help="first day, YYYY-MM-DD (local)")
+    p.add_argument("end", type=date.fromisoformat, help="last day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--people", action="store_true", help="per person instead of per department")
+    p.add_argument("--department", help="only this department")
+    p.add_argument("--person", help="only this person (with --people)")
+
     p = sub.add_parser("timers", help="timers: list them, retry an incident")
     tms = p.add_subparsers(dest="timers_command", required=True)
     q = tms.add_parser("list", help="list timers, earliest first")
@@ -404,6 +413,12 @@ def _dispatch(engine: Engine, args: argparse.Namespace) -> Any:
         )
     if command == "flagged":
         return engine.flagged_people(args.year)
+    if command == "metrics":
+        if args.people:
+            return engine.person_figures(
+                args.start, args.end, department=args.department, person=args.person
+            )
+        return engine.department_figures(args.start, args.end, department=args.department)
     if command == "timers":
         if args.timers_command == "retry":
             return engine.retry_timer(args.timer_id, actor=args.actor)

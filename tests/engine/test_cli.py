@@ -93,3 +93,41 @@ def test_cli_reports_errors_in_one_line(cli, capsys: pytest.CaptureFixture[str])
     assert err["error"] == "not_found"
     cli("start", "nope", "--key", "X", "--data", "[1]", expect=1)
     assert "JSON object" in capsys.readouterr().err
+
+
+def test_cli_supervision_commands(cli, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    cli("init-db")
+    cli("org", "load", str(DEMO_ORG))
+    cli("deploy", str(BPMN / "general_permit.bpmn"))
+    cli("items", "load", str(BPMN / "items"))
+    cli("start", "general_permit", "--key", "GP-1", "--item", "JS-0101")
+    capsys.readouterr()
+    cli("timers", "list", "--state", "pending")
+    rules = sorted(t["rule"] for t in _json(capsys) if t["rule"])  # type: ignore[union-attr]
+    assert rules == [
+        "case_overdue",
+        "case_yellow",
+        "deemed_acceptance",
+        "task_overdue",
+        "task_yellow",
+    ]
+    cli("tasks", "--case", "GP-1")
+    task = _json(capsys)[0]  # type: ignore[index]
+    cli("claim", task["id"], "--as", "window01")
+    capsys.readouterr()
+    cli("urge", task["id"], "--as", "supervisor01", "--message", "请尽快受理")
+    assert _json(capsys)["recipient"] == "window01"  # type: ignore[index]
+    cli("notices", "window01")
+    assert [n["kind"] for n in _json(capsys)] == ["urge"]  # type: ignore[union-attr]
+    for command in (
+        ("cards",),
+        ("records", "--decision", "pending"),
+        ("flagged", "2026"),
+        ("metrics", "2026-01-01", "2026-12-31"),
+        ("metrics", "2026-01-01", "2026-12-31", "--people"),
+        ("timers", "list", "--state", "incident"),
+    ):
+        cli(*command)
+        assert isinstance(_json(capsys), list)
+    cli("review", "999", "confirmed", "--as", "supervisor01", "--level", "admonition", expect=1)
+    assert "not_found" in capsys.readouterr().err
