@@ -515,8 +515,9 @@ def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
     if to == actor:
         raise InvalidInputError("cannot transfer a task to yourself")
     row.assignee = to
+    row.substitute_for = None  # 转办 hands the task over for good (not back after an absence)
     row.claimed_at = call.now
-    _save(call, row, "assignee", "claimed_at")
+    _save(call, row, "assignee", "claimed_at", "substitute_for")
     _audit(
         call,
         row,
