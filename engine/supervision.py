@@ -197,15 +197,14 @@ def tasks_closed(call: Call, case: CaseRecord, task_ids: list[str], *, completed
 
 
 def task_completed(call: Call, case: CaseRecord, row: TaskRecord) -> None:
-    """A step was completed: working days used, the final lateness of an overdue step."""
-    tasks_closed(call, case, [row.id], completed=True)
+    """A step was completed: working days used (``row.working_days_used``, saved by the
+    caller with the row), the final lateness of an overdue step."""
+    if row.due_at is not None:  # only steps with a due moment have rule timers and cards
+        tasks_closed(call, case, [row.id], completed=True)
     if call.runtime.calendar is None:
         return
     used = _working_days(call, case.id, row.created_at, call.now)
     row.working_days_used = float(used)
-    call.conn.execute(
-        update(HumanTask).where(HumanTask.id == row.id).values(working_days_used=float(used))
-    )
     if row.due_at is not None and call.now > row.due_at:
         original = call.conn.scalar(
             select(FaultRecord.id).where(
@@ -229,6 +228,10 @@ def task_completed(call: Call, case: CaseRecord, row: TaskRecord) -> None:
 
 def case_ended(call: Call, case: CaseRecord) -> None:
     """The case completed or was terminated: disarm its timers, clear its cards."""
+    if call.runtime.calendar is not None:
+        case.working_days_used = float(_working_days(call, case.id, case.started_at, call.now))
+    if case.due_at is None and case.item_code is None:
+        return  # no rule timers, no cards
     ref = str(case.id)
     timers.cancel(
         call,
@@ -241,17 +244,13 @@ def case_ended(call: Call, case: CaseRecord) -> None:
         .where(Card.case_id == case.id, Card.task_id.is_(None), Card.cleared_at.is_(None))
         .values(cleared_at=call.now, cleared_reason="done")
     )
-    if call.runtime.calendar is not None:
-        case.working_days_used = float(_working_days(call, case.id, case.started_at, call.now))
 
 
 def _working_days(call: Call, case_id: int, start: datetime, end: datetime) -> Fraction:
     """Working time from ``start`` to ``end`` without the case's clock stops (§45)."""
     cal = _calendar(call)
     total = cal.working_days_between(start, end)
-    for began, ended in call.conn.execute(
-        select(ClockStop.started_at, ClockStop.ended_at).where(ClockStop.case_id == case_id)
-    ).all():
+    for began, ended in records.SELECT_CLOCK_STOPS.all(call.conn, {"case_id": case_id}):
         lo, hi = max(began, start), min(ended or end, end)
         if hi > lo:
             total -= cal.working_days_between(lo, hi)
@@ -400,9 +399,11 @@ def _deemed_consent(
     row.opinion = "逾期未答复，视为同意（默许）"
     row.submitted = data
     co.closed.add(row.id)
-    records.save_task(call.conn, row, "state", "ended_at", "opinion", "submitted")
     case = co.case
     task_completed(call, case, row)
+    records.save_task(
+        call.conn, row, "state", "ended_at", "opinion", "submitted", "working_days_used"
+    )
     _fault(call, kind=DEEMED_CONSENT, case=case, task=row, overdue_days=0.0)
     accountability.record(
         call.conn,

@@ -618,11 +618,20 @@ def complete(
     row.ended_at = call.now
     row.opinion = opinion
     row.submitted = cleaned
-    _save(call, row, "state", "completed_by", "ended_at", "opinion", "submitted")
+    supervision.task_completed(call, case, row)
+    _save(
+        call,
+        row,
+        "state",
+        "completed_by",
+        "ended_at",
+        "opinion",
+        "submitted",
+        "working_days_used",
+    )
     if row.candidate_users or row.candidate_groups:
         records.DELETE_CANDIDATES.run(call.conn, {"b_task_id": row.id})
     _audit(call, row, case, "complete", actor, detail={"data": cleaned}, opinion=opinion)
-    supervision.task_completed(call, case, row)
     if _accepts_case(task):
         supervision.mark_accepted(call, case, actor)
     instances.run_engine(call, co)

@@ -23,6 +23,7 @@ from engine.store.models import (
     AuditEntry,
     Case,
     CaseHistory,
+    ClockStop,
     Definition,
     HumanTask,
     TaskCandidate,
@@ -149,9 +150,22 @@ class FastRead:
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row, or None."""
+        rows = self._fetch(conn, params, one=True)
+        return rows[0] if rows else None
+
+    def all(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row."""
+        return self._fetch(conn, params, one=False)
+
+    def _fetch(
+        self, conn: Connection, params: dict[str, Any], *, one: bool
+    ) -> list[tuple[Any, ...]]:
         if conn.dialect.name != "sqlite":
-            row = conn.execute(self.statement, params).first()
-            return tuple(row) if row is not None else None
+            result = conn.execute(self.statement, params)
+            if one:
+                row = result.first()
+                return [tuple(row)] if row is not None else []
+            return [tuple(r) for r in result]
         if self._sql is None:
             compiled = self.statement.compile(dialect=conn.dialect)
             fixed = {
@@ -165,14 +179,15 @@ class FastRead:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, tuple(values[name] for name in order))
-            raw = cursor.fetchone()
+            raws = [cursor.fetchone()] if one else cursor.fetchall()
         finally:
             cursor.close()
-        if raw is None:
-            return None
-        return tuple(
-            v if d is None or v is None else d(v) for v, d in zip(raw, self._decoders, strict=True)
-        )
+        decoders = self._decoders
+        return [
+            tuple(v if d is None or v is None else d(v) for v, d in zip(raw, decoders, strict=True))
+            for raw in raws
+            if raw is not None
+        ]
 
 
 def _decoder(column_type: Any) -> Any:
@@ -320,6 +335,10 @@ END_TIMER = FastWrite(
     update(_TIMERS)
     .where(_TIMERS.c.id == bindparam("b_id"))
     .values(state=bindparam("b_state"), fired_at=bindparam("b_fired_at"))
+)
+_STOPS = _table(ClockStop)
+SELECT_CLOCK_STOPS = FastRead(
+    select(_STOPS.c.started_at, _STOPS.c.ended_at).where(_STOPS.c.case_id == bindparam("case_id"))
 )
 _SELECT_TASK_AND_CASE = FastRead(
     select(*(_TASKS.c[f] for f in _TASK_FIELDS), *(_CASES.c[f] for f in _CASE_FIELDS))
