@@ -205,6 +205,11 @@ class Case(Base):
     """A process instance (办件). ``state`` holds the workflow minus its finished tasks."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        # period queries (metrics): received, ended or still open in a period
+        Index("ix_cases_started", "started_at"),
+        Index("ix_cases_ended", "ended_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     business_key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -290,6 +295,8 @@ class HumanTask(Base):
         Index("ix_human_tasks_case_state", "case_id", "state"),
         Index("ix_human_tasks_assignee_state", "assignee", "state"),
         Index("ix_human_tasks_completed_by", "completed_by"),
+        Index("ix_human_tasks_created", "created_at"),
+        Index("ix_human_tasks_ended", "ended_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's UUID
@@ -452,6 +459,7 @@ class FaultRecord(Base):
         Index("ix_fault_records_department", "department_id", "created_at"),
         Index("ix_fault_records_refers", "refers_to"),
         Index("ix_fault_records_case", "case_id"),
+        Index("ix_fault_records_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
