@@ -1325,6 +1325,36 @@ class _BpmnRules:
             if name in RESERVED_EXTENSIONS:
                 self.report(task, f"camunda:property '{name}' is reserved")
         self._check_signing(task, properties)
+        self._check_supervision(task, properties)
+
+    def _check_supervision(self, task: Any, properties: Mapping[str, str | None]) -> None:
+        """The supervision properties (docs/supervision.md)."""
+        on_overdue = properties.get("on_overdue")
+        if on_overdue is not None and on_overdue != "deemed_consent":
+            self.report(task, f"on_overdue must be deemed_consent, not {on_overdue!r}")
+        if on_overdue is not None:
+            if task.find(full_tag("multiInstanceLoopCharacteristics")) is not None:
+                self.report(task, "on_overdue deemed_consent is for a single task, not signing")
+            due = task.get(_camunda("dueDate"))
+            if not due:
+                self.report(task, "on_overdue deemed_consent needs a camunda:dueDate (the limit)")
+        if properties.get("consent_field") is not None and on_overdue is None:
+            self.report(task, "consent_field needs on_overdue = deemed_consent")
+        escalation = properties.get("escalation")
+        if escalation is not None and escalation not in ("engine", "bpmn", "none"):
+            self.report(task, f"escalation must be engine, bpmn or none, not {escalation!r}")
+        accepts = properties.get("accepts_case")
+        if accepts is not None and accepts.strip().lower() != "true":
+            text = accepts.strip()
+            if not text:
+                self.report(task, "accepts_case is empty: true, or a condition on the task's data")
+            else:
+                try:
+                    self.scripting.check_expression(
+                        text if "${" in text else "${" + text + "}", element_id=task.get("id")
+                    )
+                except ScriptError as exc:
+                    self.report(task, f"accepts_case is invalid: {exc.reason}")
 
     def _check_form_reference(self, element: Any) -> None:
         reference = element.get(_camunda("formKey"))

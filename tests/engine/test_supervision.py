@@ -421,3 +421,67 @@ def test_the_documented_sms_hook_texts_the_holder_of_an_overdue_step(
     permit.fire_due_timers()
     assert sms_log.sent[0].startswith("window01: 【效能提醒】办件 GP-1")
     assert any(line.startswith("role:department-head:") for line in sms_log.sent)
+
+
+CYCLE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="x">
+  <bpmn:process id="nag" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
+    <bpmn:userTask id="work" name="办理" camunda:assignee="zhangwei" />
+    <bpmn:boundaryEvent id="daily_reminder" name="每日催办" attachedToRef="work"
+        cancelActivity="false">
+      <bpmn:timerEventDefinition>
+        <bpmn:timeCycle>R3/P1D</bpmn:timeCycle>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="daily_reminder" targetRef="noted" />
+    <bpmn:endEvent id="noted" />
+    <bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_reminder_cycle_on_a_step_reminds_its_holder_each_time(
+    engine: Engine, clock: FakeClock
+) -> None:
+    clock.set(bj(2025, 11, 3, 9))
+    engine.deploy([SourceFile("nag.bpmn", CYCLE.encode())])
+    engine.start_case("nag", "NAG-1")
+    for _day in range(5):
+        clock.advance(days=1, minutes=1)
+        engine.fire_due_timers()
+    notices = engine.notices("zhangwei")
+    assert [n.kind for n in notices] == ["reminder"] * 3  # R3: three times, then no more
+    assert [h.action for h in engine.history("NAG-1")].count("reminder") == 3
+    act(engine, "NAG-1", "work", "zhangwei", {})
+    assert engine.get_case("NAG-1").status == "completed"
+
+
+@pytest.mark.parametrize(
+    ("properties", "attributes", "message"),
+    [
+        ('<camunda:property name="on_overdue" value="approve" />', "", "on_overdue must be"),
+        (
+            '<camunda:property name="on_overdue" value="deemed_consent" />',
+            "",
+            "needs a camunda:dueDate",
+        ),
+        ('<camunda:property name="escalation" value="sms" />', "", "escalation must be"),
+        ('<camunda:property name="accepts_case" value="import os" />', "", "accepts_case is"),
+        ('<camunda:property name="consent_field" value="ok" />', "", "consent_field needs"),
+    ],
+)
+def test_supervision_properties_are_checked_at_deploy(
+    engine: Engine, properties: str, attributes: str, message: str
+) -> None:
+    from engine import InvalidDefinitionError
+
+    diagram = CONSENT.replace(
+        '<camunda:property name="on_overdue" value="deemed_consent" />', properties
+    ).replace(' camunda:dueDate="${working_days(3)}"', attributes)
+    with pytest.raises(InvalidDefinitionError) as raised:
+        engine.deploy([SourceFile("request.bpmn", diagram.encode())])
+    assert message in str([p.message for p in raised.value.problems])
