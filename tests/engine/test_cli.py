@@ -49,7 +49,7 @@ def test_cli_walks_a_case(cli, capsys: pytest.CaptureFixture[str]) -> None:  # t
     cli("init-db")
     capsys.readouterr()
     cli("org", "load", str(DEMO_ORG))
-    assert _json(capsys) == {"departments": 7, "posts": 11, "people": 12}
+    assert _json(capsys) == {"departments": 16, "posts": 26, "people": 27}
     cli("deploy", str(BPMN / "general_permit.bpmn"), "--as", "admin")
     assert _json(capsys)["created"] == ["general_permit"]  # type: ignore[index]
     cli(
