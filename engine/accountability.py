@@ -55,6 +55,7 @@ AUDITED_ACTIONS = frozenset(
         "deemed_acceptance",
         "accept",
         "fault_review",
+        "complaint_record",
         "absence",
         "absence_cancel",
         "substitute",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +62,9 @@ class Checkout:
     open_tasks: set[str] | None = None
     timers: dict[str, datetime] | None = None
     closed: set[str] = field(default_factory=set)
+    # work a diagram helper asked for during engine steps, done when the case is saved
+    deferred: list[Callable[[], None]] = field(default_factory=list)
+    deadlines_moved: bool = False
 
 
 def get_case_row(call: Call, key: str | int) -> CaseRecord:
@@ -164,6 +168,7 @@ def checkout(call: Call, case: CaseRecord) -> Checkout:
 
 def run_engine(call: Call, co: Checkout) -> None:
     """Run engine steps; turn library and diagram errors into engine errors."""
+    call.checkout = co  # diagram helpers (extend_deadline …) act on this case
     try:
         co.workflow.do_engine_steps()
     except XiaonengError:
@@ -204,6 +209,10 @@ def _engine_error_in(exc: BaseException) -> XiaonengError | None:
 def save(call: Call, co: Checkout) -> None:
     """Write the case state, human tasks and timers; cache the workflow after commit."""
     case, workflow = co.case, co.workflow
+    if case.id:
+        _restart_clock_of_gone_tasks(call, co)
+    while co.deferred:
+        co.deferred.pop(0)()
     encoded = call.runtime.codec.encode(workflow, co.snapshot)
     case.state = encoded.head
     case.history_segments = encoded.snapshot.segments
@@ -232,8 +241,22 @@ def save(call: Call, co: Checkout) -> None:
     thrown = workflow.__dict__.pop("escalations_thrown", None)
     if thrown:
         supervision.bpmn_escalations(call, case, thrown)
+    if co.deadlines_moved:
+        co.deadlines_moved = False
+        supervision.deadlines_moved(call, case)
     co.snapshot = encoded.snapshot
     release(call, co)
+
+
+def _restart_clock_of_gone_tasks(call: Call, co: Checkout) -> None:
+    """A task that stopped the clock (``stops_clock``) went away without being completed
+    (an interrupting timer, a cancelled case): the clock restarts before the save."""
+    from engine import limits  # limits -> instances: import when needed
+
+    for (task_id,) in records.SELECT_TASK_STOPS.all(call.conn, {"case_id": co.case.id}):
+        task = co.workflow.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY:
+            limits.task_closed(call, co, task_id, None)
 
 
 def release(call: Call, co: Checkout) -> None:

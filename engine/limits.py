@@ -19,10 +19,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from sqlalchemy import func, select, update
 
-from engine import accountability, instances, items, organisation, supervision
+from engine import accountability, instances, items, organisation, scripting
 from engine.calendar import WorkCalendar
-from engine.errors import ConflictError, InvalidInputError, NotFoundError, NotPermittedError
-from engine.runtime import Call
+from engine.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    NotPermittedError,
+    ScriptError,
+)
+from engine.runtime import Call, current_call
 from engine.store.models import ClockStop, Extension, HumanTask
 from engine.store.records import CaseRecord
 
@@ -198,6 +204,13 @@ def decide_extension(
 
 
 def _check_limit(call: Call, case: CaseRecord, days: int) -> None:
+    problem = _limit_problem(call, case, days)
+    if problem is not None:
+        raise InvalidInputError(problem)
+
+
+def _limit_problem(call: Call, case: CaseRecord, days: int) -> str | None:
+    """Why ``days`` more would break §42, or None."""
     limit = EXTENSION_LIMIT
     if case.item_code and items.get(call.conn, case.item_code).joint:
         limit = JOINT_EXTENSION_LIMIT
@@ -209,18 +222,27 @@ def _check_limit(call: Call, case: CaseRecord, days: int) -> None:
         )
         or 0
     )
-    if granted + days > limit:
-        raise InvalidInputError(
-            f"an extension of {days} working days would bring case {case.business_key} to "
-            f"{granted + days}; at most {limit} may be added (§42"
-            + (", joint handling" if limit == JOINT_EXTENSION_LIMIT else "")
-            + ")"
-        )
+    if granted + days <= limit:
+        return None
+    return (
+        f"an extension of {days} working days would bring case {case.business_key} to "
+        f"{granted + days}; at most {limit} may be added (§42"
+        + (", joint handling" if limit == JOINT_EXTENSION_LIMIT else "")
+        + ")"
+    )
 
 
 def shift_deadlines(call: Call, case: CaseRecord, amount: Fraction) -> None:
     """Move the case's promised deadline, open tasks' due moments and waiting timers."""
+    co = instances.checkout(call, case)
+    shift_checked_out(call, co, amount)
+    instances.save(call, co)
+
+
+def shift_checked_out(call: Call, co: instances.Checkout, amount: Fraction) -> None:
+    """Move every pending deadline of a checked-out case; its save writes the rest."""
     cal = _calendar(call)
+    case = co.case
     if case.due_at is not None:
         case.due_at = cal.shift_by_working_time(case.due_at, amount)
     for task_id, due in call.conn.execute(
@@ -236,7 +258,6 @@ def shift_deadlines(call: Call, case: CaseRecord, amount: Fraction) -> None:
                 .where(HumanTask.id == task_id)
                 .values(due_at=cal.shift_by_working_time(due, amount))
             )
-    co = instances.checkout(call, case)
     for task in list(co.workflow.event_manager.tasks.values()):
         definition = getattr(task.task_spec, "event_definition", None)
         if not isinstance(definition, TimerEventDefinition):
@@ -244,5 +265,154 @@ def shift_deadlines(call: Call, case: CaseRecord, amount: Fraction) -> None:
         due = instances.timer_due(task, definition)
         if due is not None:
             instances.move_timer(task, definition, cal.shift_by_working_time(due, amount))
-    instances.save(call, co)
-    supervision.deadlines_moved(call, case)
+    co.deadlines_moved = True
+
+
+# -- clock stops and extensions driven by the diagram -------------------------------------------
+
+
+def task_opened(call: Call, co: instances.Checkout, task_id: str, kind: str, name: str) -> None:
+    """A user task with ``stops_clock`` became ready: the case's clock stops (§45, 补正)."""
+    if kind not in STOP_KINDS:
+        raise InvalidInputError(f"unknown clock stop kind {kind!r}")
+    if open_stop(call, co.case.id) is not None:
+        return  # already stopped (e.g. a hearing while waiting on the applicant)
+    stop = ClockStop(
+        case_id=co.case.id, kind=kind, reason=name, started_at=call.now, task_id=task_id
+    )
+    call.session.add(stop)
+    call.session.flush()
+    accountability.record(
+        call.conn,
+        at=call.now,
+        action="clock_stop",
+        actor=None,
+        case_id=co.case.id,
+        task_id=task_id,
+        detail={"kind": kind, "stop_id": stop.id, "by": "task"},
+        opinion=name,
+    )
+
+
+def task_closed(call: Call, co: instances.Checkout, task_id: str, actor: str | None) -> None:
+    """The task that stopped the clock ended: restart it and move the deadlines."""
+    stop = call.session.scalars(
+        select(ClockStop).where(
+            ClockStop.case_id == co.case.id,
+            ClockStop.task_id == task_id,
+            ClockStop.ended_at.is_(None),
+        )
+    ).first()
+    if stop is not None:
+        _end_stop(call, co, stop, actor)
+
+
+def _end_stop(call: Call, co: instances.Checkout, stop: ClockStop, actor: str | None) -> Fraction:
+    amount = _calendar(call).working_days_between(stop.started_at, call.now)
+    stop.ended_at = call.now
+    stop.ended_by = actor
+    stop.working_time = str(amount)
+    call.session.flush()
+    shift_checked_out(call, co, amount)
+    accountability.record(
+        call.conn,
+        at=call.now,
+        action="clock_resume",
+        actor=actor,
+        case_id=co.case.id,
+        task_id=stop.task_id,
+        detail={"stop_id": stop.id, "working_days": str(amount)},
+    )
+    return amount
+
+
+def _running_case() -> tuple[Call, instances.Checkout]:
+    call = current_call.get()
+    co = call.checkout if call is not None else None
+    if call is None or co is None:
+        raise ScriptError("this helper only works while the engine runs a case")
+    return call, co
+
+
+def _stop_clock_helper(kind: str, reason: str) -> bool:
+    """``stop_clock(kind, reason)`` in a script task: stop the case's clock now."""
+    call, co = _running_case()
+    if kind not in STOP_KINDS:
+        raise ScriptError(f"stop_clock: unknown kind {kind!r}; one of {', '.join(STOP_KINDS)}")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ScriptError("stop_clock needs a reason (it is told to the applicant)")
+    if open_stop(call, co.case.id) is not None:
+        raise ScriptError("stop_clock: the clock of this case is already stopped")
+    stop = ClockStop(case_id=co.case.id, kind=kind, reason=reason.strip(), started_at=call.now)
+    call.session.add(stop)
+    call.session.flush()
+    accountability.record(
+        call.conn,
+        at=call.now,
+        action="clock_stop",
+        actor=None,
+        case_id=co.case.id,
+        detail={"kind": kind, "stop_id": stop.id, "by": "diagram"},
+        opinion=stop.reason,
+    )
+    return True
+
+
+def _resume_clock_helper() -> str:
+    """``resume_clock()`` in a script task: restart the clock; deadlines move."""
+    call, co = _running_case()
+    stop = open_stop(call, co.case.id)
+    if stop is None:
+        raise ScriptError("resume_clock: the clock of this case is not stopped")
+    amount = _calendar(call).working_days_between(stop.started_at, call.now)
+    stop.ended_at = call.now
+    stop.working_time = str(amount)
+    call.session.flush()
+    co.deferred.append(lambda: shift_checked_out(call, co, amount))
+    accountability.record(
+        call.conn,
+        at=call.now,
+        action="clock_resume",
+        actor=None,
+        case_id=co.case.id,
+        detail={"stop_id": stop.id, "working_days": str(amount), "by": "diagram"},
+    )
+    return str(amount)
+
+
+def _extend_deadline_helper(days: int, reason: str) -> str:
+    """``extend_deadline(days, reason)``: an approved extension (延期, §42) of this case."""
+    call, co = _running_case()
+    if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
+        raise ScriptError(f"extend_deadline needs a whole number of working days > 0, not {days!r}")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ScriptError("extend_deadline needs a reason (the applicant is told why)")
+    problem = _limit_problem(call, co.case, days)
+    if problem is not None:
+        raise ScriptError(problem)  # the step fails, naming its element
+    ext = Extension(
+        case_id=co.case.id,
+        days=days,
+        reason=reason.strip(),
+        requested_at=call.now,
+        state="approved",
+        decided_at=call.now,
+    )
+    call.session.add(ext)
+    call.session.flush()
+    co.deferred.append(lambda: shift_checked_out(call, co, Fraction(days)))
+    accountability.record(
+        call.conn,
+        at=call.now,
+        action="extension_decision",
+        actor=None,
+        case_id=co.case.id,
+        detail={"extension_id": ext.id, "days": days, "state": "approved", "by": "diagram"},
+        opinion=ext.reason,
+    )
+    return "approved"
+
+
+scripting.register_helper("stop_clock", _stop_clock_helper)
+scripting.register_helper("resume_clock", _resume_clock_helper)
+scripting.register_helper("extend_deadline", _extend_deadline_helper)

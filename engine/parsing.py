@@ -76,6 +76,18 @@ from engine import forms
 from engine.errors import DefinitionProblem, InvalidDefinitionError, NotFoundError, ScriptError
 from engine.forms import FormSpec
 
+# kinds of clock stop a ``stops_clock`` task may name (engine.limits.STOP_KINDS)
+STOP_KINDS = (
+    "supplement",
+    "hearing",
+    "tendering",
+    "auction",
+    "inspection",
+    "testing",
+    "quarantine",
+    "appraisal",
+    "expert_review",
+)
 MAX_FILE_BYTES = 5 * 1024 * 1024
 """Largest accepted file."""
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -1340,6 +1352,9 @@ class _BpmnRules:
                 self.report(task, "on_overdue deemed_consent needs a camunda:dueDate (the limit)")
         if properties.get("consent_field") is not None and on_overdue is None:
             self.report(task, "consent_field needs on_overdue = deemed_consent")
+        stops = properties.get("stops_clock")
+        if stops is not None and stops not in STOP_KINDS:
+            self.report(task, f"stops_clock must be one of {', '.join(STOP_KINDS)}, not {stops!r}")
         escalation = properties.get("escalation")
         if escalation is not None and escalation not in ("engine", "bpmn", "none"):
             self.report(task, f"escalation must be engine, bpmn or none, not {escalation!r}")

@@ -103,6 +103,7 @@ class Call:
     __slots__ = (
         "_session",
         "after_commit",
+        "checkout",
         "conn",
         "created_tasks",
         "earliest_timer",
@@ -125,6 +126,8 @@ class Call:
         self.earliest_timer: datetime | None = None
         # (signal name, payload) sent to subscribers after the commit
         self.signals: list[tuple[str, dict[str, Any]]] = []
+        # the case checkout whose engine steps run now (instances.Checkout)
+        self.checkout: Any = None
         self._session: Session | None = None
 
     def timer_armed(self, run_at: datetime) -> None:

@@ -38,10 +38,10 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import select, update
 
-from engine import accountability, instances, organisation, timers
+from engine import accountability, instances, organisation, scripting, timers
 from engine.calendar import WorkCalendar
 from engine.errors import ConflictError, InvalidInputError, NotFoundError, NotPermittedError
-from engine.runtime import Call
+from engine.runtime import Call, current_call
 from engine.store import records
 from engine.store.models import Card, ClockStop, FaultRecord, HumanTask, Notice, Post, PostHolder
 from engine.store.records import CaseRecord, TaskRecord
@@ -954,3 +954,52 @@ def notice_view(call: Call, notice: Notice | None, business_key: str) -> NoticeV
         acked_by=notice.acked_by,
         response=notice.response,
     )
+
+
+# -- diagram helpers ---------------------------------------------------------------------------
+
+
+def _record_complaint_helper(person: str | None, department: str | None, summary: str) -> int:
+    """``record_complaint(person, department, summary)``: a complaint (效能投诉) that holds
+    becomes an accountability record against the person and/or department."""
+    from engine.errors import ScriptError
+    from engine.store.models import Department, Person
+
+    call = current_call.get()
+    co = call.checkout if call is not None else None
+    if call is None or co is None:
+        raise ScriptError("record_complaint only works while the engine runs a case")
+    person = str(person).strip() if person else None
+    department = str(department).strip() if department else None
+    if not person and not department:
+        raise ScriptError("record_complaint needs the person or the department complained about")
+    if person and call.session.get(Person, person) is None:
+        raise ScriptError(f"record_complaint: no such person {person!r}")
+    if department and call.session.get(Department, department) is None:
+        raise ScriptError(f"record_complaint: no such department {department!r}")
+    if not isinstance(summary, str) or not summary.strip():
+        raise ScriptError("record_complaint needs a summary of what the complaint found")
+    row = FaultRecord(
+        kind="complaint",
+        case_id=co.case.id,
+        department_id=department,
+        post_id=_post_of(call, person, department),
+        person_id=person,
+        created_at=call.now,
+        detail={"summary": summary.strip()},
+    )
+    call.session.add(row)
+    call.session.flush()
+    accountability.record(
+        call.conn,
+        at=call.now,
+        action="complaint_record",
+        actor=None,
+        case_id=co.case.id,
+        detail={"record_id": row.id, "person": person, "department": department},
+        opinion=summary.strip(),
+    )
+    return row.id
+
+
+scripting.register_helper("record_complaint", _record_complaint_helper)

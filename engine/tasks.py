@@ -25,7 +25,16 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import delete, or_, select, update
 
-from engine import absences, accountability, forms, instances, organisation, scripting, supervision
+from engine import (
+    absences,
+    accountability,
+    forms,
+    instances,
+    limits,
+    organisation,
+    scripting,
+    supervision,
+)
 from engine.errors import (
     ConflictError,
     FieldProblem,
@@ -73,14 +82,20 @@ def sync(call: Call, co: instances.Checkout) -> None:
     known = co.open_tasks - co.closed
     rows: list[dict[str, Any]] = []
     candidates: list[dict[str, Any]] = []
+    stoppers: list[tuple[str, str, str]] = []
     for task_id, task in ready.items():
         if task_id not in known:
             _new_row(call, co, task, rows, candidates)
+            kind = _extensions(task).get("stops_clock")
+            if kind:
+                stoppers.append((task_id, str(kind), rows[-1]["name"] or rows[-1]["element_id"]))
     if rows:
         records.INSERT_TASKS.run(conn, rows)
         supervision.task_opened(call, co.case, rows)
     if candidates:
         records.INSERT_CANDIDATES.run(conn, candidates)
+    for task_id, kind, name in stoppers:
+        limits.task_opened(call, co, task_id, kind, name)
     gone = [task_id for task_id in known if task_id not in ready]
     if gone:
         _cancel_rows(call, co, gone)
@@ -634,6 +649,8 @@ def complete(
     _audit(call, row, case, "complete", actor, detail={"data": cleaned}, opinion=opinion)
     if _accepts_case(task):
         supervision.mark_accepted(call, case, actor)
+    if _extensions(task).get("stops_clock"):
+        limits.task_closed(call, co, row.id, actor)  # the clock restarts; deadlines move
     instances.run_engine(call, co)
     instances.save(call, co)
     return row, case

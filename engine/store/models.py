@@ -255,6 +255,8 @@ class ClockStop(Base):
     ended_by: Mapped[str | None] = mapped_column(String(64), default=None)
     # working time the stop lasted, an exact fraction of working days ("44/17")
     working_time: Mapped[str | None] = mapped_column(String(40), default=None)
+    # the user task whose being open stops the clock (``stops_clock``), if any
+    task_id: Mapped[str | None] = mapped_column(String(36), default=None)
 
 
 class Extension(Base):

@@ -340,6 +340,13 @@ _STOPS = _table(ClockStop)
 SELECT_CLOCK_STOPS = FastRead(
     select(_STOPS.c.started_at, _STOPS.c.ended_at).where(_STOPS.c.case_id == bindparam("case_id"))
 )
+SELECT_TASK_STOPS = FastRead(
+    select(_STOPS.c.task_id).where(
+        _STOPS.c.case_id == bindparam("case_id"),
+        _STOPS.c.ended_at.is_(None),
+        _STOPS.c.task_id.is_not(None),
+    )
+)
 _SELECT_TASK_AND_CASE = FastRead(
     select(*(_TASKS.c[f] for f in _TASK_FIELDS), *(_CASES.c[f] for f in _CASE_FIELDS))
     .select_from(_TASKS.join(_CASES, _CASES.c.id == _TASKS.c.case_id))

@@ -116,6 +116,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('working_days_used', sa.Float(), nullable=True))
         batch_op.create_index(batch_op.f('ix_cases_department_id'), ['department_id'], unique=False)
 
+    with op.batch_alter_table('clock_stops', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('task_id', sa.String(length=36), nullable=True))
+
     with op.batch_alter_table('human_tasks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('department_id', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('substitute_for', sa.String(length=64), nullable=True))
@@ -191,6 +194,9 @@ def downgrade() -> None:
         batch_op.drop_column('run_at')
         batch_op.drop_column('ref')
         batch_op.drop_column('rule')
+
+    with op.batch_alter_table('clock_stops', schema=None) as batch_op:
+        batch_op.drop_column('task_id')
 
     with op.batch_alter_table('human_tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_human_tasks_department_id'))
