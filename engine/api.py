@@ -789,6 +789,8 @@ class Engine:
             row_version=case.row_version,
             item_code=getattr(case, "item_code", None),
             due_at=getattr(case, "due_at", None),
+            accepted_at=getattr(case, "accepted_at", None),
+            deemed_accepted=bool(getattr(case, "deemed_accepted", False)),
             data=data or {},
             open_tasks=tuple(open_tasks),
             history=tuple(history),

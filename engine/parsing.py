@@ -609,6 +609,22 @@ def is_expression(value: str) -> bool:
     return "${" in value or "#{" in value
 
 
+_TEMPLATE_PART = re.compile(r"[$#]\{([^{}]*)\}")
+
+
+def template_parts(value: str) -> list[str] | None:
+    """The ``${...}`` expressions of a text with literal text around them
+    (``dept:${unit}``), or None when the value is one whole expression (or none)."""
+    text = value.strip()
+    parts = [m.group(0) for m in _TEMPLATE_PART.finditer(text)]
+    if not parts or (len(parts) == 1 and parts[0] == text):
+        return None
+    return parts
+
+
+_PEOPLE_ATTRIBUTES = frozenset({"assignee", "candidateUsers", "candidateGroups"})
+
+
 def _text_or_none(value: object) -> str | None:
     if value is None:
         return None
@@ -1318,7 +1334,14 @@ class _BpmnRules:
                 continue
             items = split_list(value) if attribute.startswith("candidate") else [value]
             for item in items:
-                if is_expression(item):
+                parts = template_parts(item) if attribute in _PEOPLE_ATTRIBUTES else None
+                if parts is not None:  # text around expressions: dept:${unit}
+                    for part in parts:
+                        try:
+                            self.scripting.check_expression(part, element_id=task.get("id"))
+                        except ScriptError as exc:
+                            self.report(task, f"camunda:{attribute} is invalid: {exc.reason}")
+                elif is_expression(item):
                     try:
                         self.scripting.check_expression(item, element_id=task.get("id"))
                     except ScriptError as exc:

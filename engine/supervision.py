@@ -426,7 +426,7 @@ def _escalate(call: Call, case: CaseRecord, row: TaskRecord, level: int) -> None
     if level > len(levels):
         return
     spec = levels[level - 1]
-    department = row.department_id if spec.same_department else None
+    department = _step_department(call, case, row) if spec.same_department else None
     notice_id = _notify(
         call,
         kind="escalation",
@@ -679,6 +679,25 @@ def _raise_card(call: Call, case: CaseRecord, row: TaskRecord | None, color: str
         element_id=row.element_id if row is not None else None,
         detail={"color": color, "due_at": due.isoformat(), "scope": "step" if row else "case"},
     )
+
+
+def _step_department(call: Call, case: CaseRecord, row: TaskRecord) -> str | None:
+    """The department an escalation of the step goes to: the step's, else the case's,
+    else the holder's (their first post), else the case starter's."""
+    if row.department_id or case.department_id:
+        return row.department_id or case.department_id
+    for person in (row.assignee, case.started_by):
+        if person:
+            department = call.conn.scalar(
+                select(Post.department_id)
+                .join(PostHolder, PostHolder.post_id == Post.id)
+                .where(PostHolder.person_id == person)
+                .order_by(Post.id)
+                .limit(1)
+            )
+            if department is not None:
+                return str(department)
+    return None
 
 
 def _post_of(call: Call, person: str | None, department: str | None) -> str | None:

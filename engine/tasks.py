@@ -32,6 +32,7 @@ from engine import (
     instances,
     limits,
     organisation,
+    parsing,
     scripting,
     supervision,
 )
@@ -44,7 +45,7 @@ from engine.errors import (
     NotPermittedError,
     ScriptError,
 )
-from engine.runtime import Call
+from engine.runtime import Call, current_call
 from engine.store import records
 from engine.store.models import Case, HumanTask, Post, SignReply, TaskCandidate
 from engine.store.records import CaseRecord, TaskRecord
@@ -230,7 +231,13 @@ def _evaluate_people(task: Any, raw: Any) -> list[str]:
     result: list[str] = []
     for item in items:
         text = str(item).strip()
-        if "${" in text or "#{" in text:
+        parts = parsing.template_parts(text)
+        if parts is not None:  # literal text around expressions: dept:${unit}
+            value = text
+            for part in parts:
+                value = value.replace(part, str(_evaluate(task, part)), 1)
+            result.extend(s.strip() for s in value.split(",") if s.strip())
+        elif "${" in text or "#{" in text:
             value = _evaluate(task, text)
             values = value if isinstance(value, list | tuple | set) else [value]
             for v in values:
@@ -873,3 +880,26 @@ def _sign_results_helper(element_id: str) -> dict[str, Any]:
 
 
 scripting.register_helper("sign_results", _sign_results_helper)
+
+
+def _completed_by_helper(element_id: str) -> str | None:
+    """``completed_by('register_application')``: who completed that step of this case last
+    (None if nobody yet) — e.g. to keep the first officer on the case (首问负责)."""
+    call = current_call.get()
+    co = call.checkout if call is not None else None
+    if call is None or co is None or not co.case.id:
+        return None
+    person: str | None = call.conn.scalar(
+        select(HumanTask.completed_by)
+        .where(
+            HumanTask.case_id == co.case.id,
+            HumanTask.element_id == str(element_id),
+            HumanTask.state == COMPLETED,
+        )
+        .order_by(HumanTask.ended_at.desc(), HumanTask.id.desc())
+        .limit(1)
+    )
+    return person
+
+
+scripting.register_helper("completed_by", _completed_by_helper)

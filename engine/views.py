@@ -138,6 +138,8 @@ class CaseSummary(_View):
     error: str | None = None
     item_code: str | None = None
     due_at: datetime | None = None  # the promised completion moment (承诺办结时间)
+    accepted_at: datetime | None = None  # 受理 (deemed: the receipt moment, §32)
+    deemed_accepted: bool = False
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ from engine.clock import FakeClock
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
 DEMO_ORG = ROOT / "demo" / "organisation.toml"
+# general_permit with the processes it calls (extension_request, special_procedure)
+GENERAL_PERMIT = [
+    BPMN / f"{p}.bpmn" for p in ("general_permit", "extension_request", "special_procedure")
+]
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 

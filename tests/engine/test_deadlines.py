@@ -69,12 +69,12 @@ def test_deadline_in_a_year_without_data_fails_the_call_cleanly(
 def test_case_started_for_an_item_gets_promised_and_step_deadlines(
     engine: Engine, clock: FakeClock
 ) -> None:
-    from tests.conftest import BPMN
+    from tests.conftest import BPMN, GENERAL_PERMIT
     from tests.helpers import act
 
     # Monday 2025-11-03 09:00 Beijing; JS-0101: promised 7 working days, 受理 1, 承办 3
     clock.set(_beijing(2025, 11, 3, 9))
-    engine.deploy([BPMN / "general_permit.bpmn"])
+    engine.deploy(GENERAL_PERMIT)
     engine.load_items([BPMN / "items"])
     case = engine.start_case("general_permit", "GP-1", item="JS-0101")
     assert case.item_code == "JS-0101"

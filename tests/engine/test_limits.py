@@ -8,7 +8,7 @@ import pytest
 
 from engine import ConflictError, Engine, InvalidInputError, NotPermittedError
 from engine.clock import FakeClock
-from tests.conftest import BPMN
+from tests.conftest import BPMN, GENERAL_PERMIT
 from tests.helpers import act, only_task
 
 
@@ -20,7 +20,7 @@ def bj(y: int, m: int, d: int, h: int, minute: int = 0) -> datetime:
 def handling(engine: Engine, clock: FakeClock) -> Engine:
     """A general permit for item JS-0101 accepted on Tuesday 2025-11-04, now in 承办."""
     clock.set(bj(2025, 11, 3, 9))  # Monday
-    engine.deploy([BPMN / "general_permit.bpmn"])
+    engine.deploy(GENERAL_PERMIT)
     engine.load_items([BPMN / "items"])
     engine.start_case("general_permit", "GP-1", item="JS-0101")  # due Wed 11/12 17:30
     clock.set(bj(2025, 11, 4, 10))

@@ -10,7 +10,7 @@ import pytest
 
 from engine import Engine, InvalidInputError, NotPermittedError, SourceFile, signals
 from engine.clock import FakeClock
-from tests.conftest import BPMN
+from tests.conftest import BPMN, GENERAL_PERMIT
 from tests.helpers import act, only_task
 
 
@@ -37,7 +37,7 @@ def received(engine: Engine) -> Iterator[list[tuple[str, dict[str, Any]]]]:
 def permit(engine: Engine, clock: FakeClock) -> Engine:
     """Item JS-0101 received Monday 2025-11-03 09:00; 受理 is due Tuesday 17:30."""
     clock.set(bj(2025, 11, 3, 9))
-    engine.deploy([BPMN / "general_permit.bpmn"])
+    engine.deploy(GENERAL_PERMIT)
     engine.load_items([BPMN / "items"])
     engine.start_case("general_permit", "GP-1", item="JS-0101")
     return engine

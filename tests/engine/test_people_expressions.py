@@ -1,0 +1,44 @@
+"""Assignment expressions with text around them, and who completed an earlier step."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import Engine, InvalidDefinitionError, SourceFile
+from tests.helpers import act, only_task, restore_roundtrip
+
+DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="x">
+  <bpmn:process id="first_officer" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="register" />
+    <bpmn:userTask id="register" name="登记" camunda:candidateGroups="role:window-officer" />
+    <bpmn:sequenceFlow id="f2" sourceRef="register" targetRef="unit_review" />
+    <bpmn:userTask id="unit_review" name="承接单位办理"
+        camunda:candidateGroups="dept:${unit}, post:${unit}-chief" />
+    <bpmn:sequenceFlow id="f3" sourceRef="unit_review" targetRef="close" />
+    <bpmn:userTask id="close" name="办结告知" camunda:assignee="${completed_by('register')}" />
+    <bpmn:sequenceFlow id="f4" sourceRef="close" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_text_around_an_expression_and_the_first_officer_keeps_the_case(
+    engine: Engine,
+) -> None:
+    engine.deploy([SourceFile("first_officer.bpmn", DIAGRAM.encode())])
+    engine.start_case("first_officer", "FO-1", data={"unit": "housing"})
+    act(engine, "FO-1", "register", "window02", {})
+    restore_roundtrip(engine, "FO-1")
+    review = only_task(engine, "FO-1", "unit_review")
+    assert review.candidate_groups == ("dept:housing", "post:housing-chief")
+    act(engine, "FO-1", "unit_review", "zhaomin", {})
+    assert only_task(engine, "FO-1", "close").assignee == "window02"  # 首问负责
+
+
+def test_a_bad_expression_inside_text_is_refused_at_deploy(engine: Engine) -> None:
+    bad = DIAGRAM.replace("dept:${unit}", "dept:${__import__('os')}")
+    with pytest.raises(InvalidDefinitionError, match="candidateGroups is invalid"):
+        engine.deploy([SourceFile("first_officer.bpmn", bad.encode())])
