@@ -18,10 +18,17 @@ CHECKER = BPMN / "tools" / "check_moddle.mjs"
 
 
 @pytest.mark.parametrize("path", DIAGRAMS, ids=lambda p: p.stem)
-def test_diagram_validates_and_deploys(path: Path, engine: Engine) -> None:
-    bundle = parse_bundle([SourceFile(path.name, path.read_bytes())])
-    assert [p.process_id for p in bundle.processes] == [path.stem]  # file stem = process id
-    assert engine.deploy([path]).created == (path.stem,)
+def test_diagram_validates_with_the_library(path: Path) -> None:
+    # the whole library is one bundle: called processes resolve across files
+    bundle = parse_bundle([SourceFile(p.name, p.read_bytes()) for p in DIAGRAMS])
+    processes = {p.process_id: p for p in bundle.processes}
+    assert path.stem in processes  # file stem = process id
+    assert path.name in [s.name for s in processes[path.stem].sources]
+
+
+def test_the_library_deploys_as_one_bundle(engine: Engine) -> None:
+    result = engine.deploy([BPMN])
+    assert sorted(result.created) == sorted(p.stem for p in DIAGRAMS)
 
 
 def test_diagrams_load_cleanly_in_bpmn_moddle() -> None:
