@@ -379,7 +379,7 @@ class Engine:
     def next_timer_at(self) -> datetime | None:
         """When the earliest pending timer is to run (None: no timer is pending)."""
         with self.runtime.call(readonly=True) as call:
-            return timers.next_run_at(call.conn)
+            return timers.next_run_at(call.conn, call.now)
 
     def timers(self, *, state: str | None = None, limit: int = 200) -> list[TimerView]:
         """Timers (of one state: pending, fired, cancelled, incident), earliest first."""

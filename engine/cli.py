@@ -170,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--name", help="worker name in leases and fired rows (default host:pid)")
     p.add_argument("--batch", type=int, default=100, help="timers claimed per transaction")
-    p.add_argument("--lease", type=float, default=60.0, help="seconds a claimed timer is reserved")
+    p.add_argument("--lease", type=float, default=30.0, help="seconds a claimed timer is reserved")
 
     p = sub.add_parser("cards", help="yellow and red cards (电子监察), live ones by default")
     p.add_argument("--department", help="only this department")

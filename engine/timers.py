@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, case, func, or_, select, type_coerce, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
 
 from engine import accountability
 from engine.errors import CaseError, ConflictError, NotFoundError
 from engine.runtime import Call
-from engine.store.models import ClockStop, Timer, UTCDateTime
+from engine.store.models import ClockStop, Timer
 from engine.views import TimerView
 
 PENDING = "pending"
@@ -42,7 +42,7 @@ FIRED = "fired"
 CANCELLED = "cancelled"
 INCIDENT = "incident"
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(seconds=5)
 BACKOFF_CAP = timedelta(hours=1)
@@ -201,27 +201,37 @@ def claim(
     return [DueTimer(*row[:8]) for row in rows]
 
 
-def next_run_at(conn: Connection) -> datetime | None:
-    """The earliest moment a pending timer is to run (clock-stopped cases left out)."""
+def next_run_at(conn: Connection, now: datetime) -> datetime | None:
+    """The earliest moment a pending timer is to run (clock-stopped cases left out).
+
+    A due row leased to a worker (alive, or dead until its lease expires) runs when the
+    lease ends. Two index range scans (``ix_timers_state_run``), not a full scan.
+    """
     stopped = (
         select(ClockStop.id)
         .where(ClockStop.case_id == _TIMERS.c.case_id, ClockStop.ended_at.is_(None))
         .exists()
     )
-    # a row leased to a worker (alive, or dead until its lease expires) runs after the lease
-    runs = case(
-        (
-            and_(_TIMERS.c.locked_until.is_not(None), _TIMERS.c.locked_until > _TIMERS.c.run_at),
-            _TIMERS.c.locked_until,
-        ),
-        else_=_TIMERS.c.run_at,
+    free = conn.scalar(
+        select(_TIMERS.c.run_at)
+        .where(
+            _TIMERS.c.state == PENDING,
+            or_(_TIMERS.c.locked_until.is_(None), _TIMERS.c.locked_until <= _TIMERS.c.run_at),
+            ~stopped,
+        )
+        .order_by(_TIMERS.c.run_at)
+        .limit(1)
     )
-    value: datetime | None = conn.scalar(
-        select(func.min(type_coerce(runs, UTCDateTime()))).where(
-            _TIMERS.c.state == PENDING, ~stopped
+    leased = conn.scalar(
+        select(func.min(_TIMERS.c.locked_until)).where(
+            _TIMERS.c.state == PENDING,
+            _TIMERS.c.run_at <= now,
+            _TIMERS.c.locked_until > _TIMERS.c.run_at,
+            ~stopped,
         )
     )
-    return value
+    found = [m for m in (free, leased) if m is not None]
+    return min(found) if found else None
 
 
 def lock(call: Call, timer_id: str) -> DueTimer | None:

@@ -73,6 +73,7 @@ class TimerWorker:
         self._running = False  # a firing round is under way
         self._again = False  # a timer was armed during the round: go round once more
         self._next: datetime | None = None  # when the job is set to run
+        self._armed: datetime | None = None  # earliest timer armed during a round
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
 
@@ -127,8 +128,9 @@ class TimerWorker:
         """A timer was armed to run at ``run_at``: wake by then."""
         with self._lock:
             if self._running:
-                if run_at <= _utcnow() + timedelta(seconds=1):
-                    self._again = True
+                # the round may have read the next moment already: it takes this one too
+                if self._armed is None or run_at < self._armed:
+                    self._armed = run_at
                 return
             if self._next is not None and self._next <= run_at:
                 return
@@ -156,16 +158,22 @@ class TimerWorker:
             replace_existing=True,
             misfire_grace_time=None,
             coalesce=True,
-            max_instances=1,
+            # the next run may come due while this one is still returning: never skip it
+            max_instances=2,
         )
 
     def _round(self) -> None:
         """Fire everything due, then sleep until the next timer."""
         with self._lock:
+            if self._running:
+                return  # a round is under way: it goes on while anything is due
             self._running = True
             self._again = False
+            self._armed = None
         retry_at: datetime | None = None
+        rounds = 0
         while not self._stop.is_set():
+            rounds += 1
             try:
                 self.fired += self.engine.fire_due_timers(
                     worker=self.name, limit=self.batch, lease=self.lease
@@ -176,13 +184,20 @@ class TimerWorker:
                 retry_at = _utcnow() + RETRY_AFTER_ERROR
                 upcoming = None
             with self._lock:
-                if self._again and retry_at is None:
-                    self._again = False
-                    continue
+                if retry_at is None:
+                    if self._again:
+                        self._again = False
+                        continue
+                    # due already (armed meanwhile, or more than one batch): go on at once
+                    if upcoming is not None and upcoming <= _utcnow() and rounds < 50:
+                        continue
                 self._running = False
                 moment = retry_at or upcoming or _utcnow() + self.max_sleep
-                if upcoming is not None and upcoming <= _utcnow():
-                    # due now but leased elsewhere, or a clock ahead of ours: a moment later
+                if self._armed is not None and self._armed < moment:
+                    moment = self._armed
+                self._armed = None
+                if moment <= _utcnow():
+                    # still due after many rounds: a clock ahead of ours; look again shortly
                     moment = _utcnow() + timedelta(milliseconds=200)
                 self._schedule(moment)
                 return

@@ -23,6 +23,8 @@ from engine.clock import FakeClock
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
 DEMO_ORG = ROOT / "demo" / "organisation.toml"
+# service items the engine tests count with (independent of the shipped sample catalogue)
+TEST_ITEMS = ROOT / "tests" / "engine" / "data" / "items"
 # general_permit with the processes it calls (extension_request, special_procedure)
 GENERAL_PERMIT = [
     BPMN / f"{p}.bpmn" for p in ("general_permit", "extension_request", "special_procedure")

@@ -69,15 +69,15 @@ def test_deadline_in_a_year_without_data_fails_the_call_cleanly(
 def test_case_started_for_an_item_gets_promised_and_step_deadlines(
     engine: Engine, clock: FakeClock
 ) -> None:
-    from tests.conftest import BPMN, GENERAL_PERMIT
+    from tests.conftest import GENERAL_PERMIT, TEST_ITEMS
     from tests.helpers import act
 
-    # Monday 2025-11-03 09:00 Beijing; JS-0101: promised 7 working days, 受理 1, 承办 3
+    # Monday 2025-11-03 09:00 Beijing; T-0101: promised 7 working days, 受理 1, 承办 3
     clock.set(_beijing(2025, 11, 3, 9))
     engine.deploy(GENERAL_PERMIT)
-    engine.load_items([BPMN / "items"])
-    case = engine.start_case("general_permit", "GP-1", item="JS-0101")
-    assert case.item_code == "JS-0101"
+    engine.load_items([TEST_ITEMS])
+    case = engine.start_case("general_permit", "GP-1", item="T-0101")
+    assert case.item_code == "T-0101"
     assert case.due_at == _beijing(2025, 11, 12, 17, 30)  # 11/4-11/7, 11/10-11/12
     assert case.open_tasks[0].due_at == _beijing(2025, 11, 4, 17, 30)  # accept: 1 day
     clock.set(_beijing(2025, 11, 4, 10))
@@ -89,16 +89,16 @@ def test_case_started_for_an_item_gets_promised_and_step_deadlines(
 
 def test_item_must_belong_to_the_process(engine: Engine) -> None:
     from engine import InvalidInputError
-    from tests.conftest import BPMN
+    from tests.conftest import TEST_ITEMS
 
     engine.deploy([SourceFile("wd.bpmn", DIAGRAM)])
-    engine.load_items([BPMN / "items"])
+    engine.load_items([TEST_ITEMS])
     with pytest.raises(InvalidInputError, match="handled by process 'general_permit'"):
-        engine.start_case("wd", "WD-3", item="JS-0101")
+        engine.start_case("wd", "WD-3", item="T-0101")
 
 
 def test_diagram_reads_promised_and_step_deadlines(engine: Engine, clock: FakeClock) -> None:
-    from tests.conftest import BPMN
+    from tests.conftest import TEST_ITEMS
 
     clock.set(_beijing(2025, 11, 3, 9))
     diagram = (
@@ -107,8 +107,8 @@ def test_diagram_reads_promised_and_step_deadlines(engine: Engine, clock: FakeCl
         .replace(b"${working_days(5)}", b"${promised_deadline()}")
     )
     engine.deploy([SourceFile("general_permit.bpmn", diagram)])
-    engine.load_items([BPMN / "items"])
-    engine.start_case("general_permit", "GP-2", item="JS-0101")
+    engine.load_items([TEST_ITEMS])
+    engine.start_case("general_permit", "GP-2", item="T-0101")
     assert only_task(engine, "GP-2").due_at == _beijing(2025, 11, 6, 17, 30)
     clock.set(_beijing(2025, 11, 12, 17, 30))
     engine.fire_due_timers()

@@ -34,7 +34,7 @@ def test_shipped_sample_items_fit_their_limits(engine: Engine) -> None:
         assert item.promised_days < item.statutory_days
         assert sum(s.days for s in item.steps) <= item.promised_days
     permit = engine.service_item("JS-0101")
-    assert permit.step_days("handle") == 3
+    assert permit.step_days("handle") == 1
     assert permit.materials[0].name == "建筑工程施工许可申请表"
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from engine import ConflictError, Engine, InvalidInputError, NotPermittedError
 from engine.clock import FakeClock
-from tests.conftest import BPMN, GENERAL_PERMIT
+from tests.conftest import GENERAL_PERMIT, TEST_ITEMS
 from tests.helpers import act, only_task
 
 
@@ -18,11 +18,11 @@ def bj(y: int, m: int, d: int, h: int, minute: int = 0) -> datetime:
 
 @pytest.fixture
 def handling(engine: Engine, clock: FakeClock) -> Engine:
-    """A general permit for item JS-0101 accepted on Tuesday 2025-11-04, now in 承办."""
+    """A general permit for item T-0101 accepted on Tuesday 2025-11-04, now in 承办."""
     clock.set(bj(2025, 11, 3, 9))  # Monday
     engine.deploy(GENERAL_PERMIT)
-    engine.load_items([BPMN / "items"])
-    engine.start_case("general_permit", "GP-1", item="JS-0101")  # due Wed 11/12 17:30
+    engine.load_items([TEST_ITEMS])
+    engine.start_case("general_permit", "GP-1", item="T-0101")  # due Wed 11/12 17:30
     clock.set(bj(2025, 11, 4, 10))
     act(engine, "GP-1", "accept", "window01", {"accepted": "yes"})
     task = only_task(engine, "GP-1", "handle")  # due Fri 11/7 17:30

@@ -10,7 +10,7 @@ import pytest
 
 from engine import Engine, InvalidInputError, NotPermittedError, SourceFile, signals
 from engine.clock import FakeClock
-from tests.conftest import BPMN, GENERAL_PERMIT
+from tests.conftest import GENERAL_PERMIT, TEST_ITEMS
 from tests.helpers import act, only_task
 
 
@@ -35,11 +35,11 @@ def received(engine: Engine) -> Iterator[list[tuple[str, dict[str, Any]]]]:
 
 @pytest.fixture
 def permit(engine: Engine, clock: FakeClock) -> Engine:
-    """Item JS-0101 received Monday 2025-11-03 09:00; 受理 is due Tuesday 17:30."""
+    """Item T-0101 received Monday 2025-11-03 09:00; 受理 is due Tuesday 17:30."""
     clock.set(bj(2025, 11, 3, 9))
     engine.deploy(GENERAL_PERMIT)
-    engine.load_items([BPMN / "items"])
-    engine.start_case("general_permit", "GP-1", item="JS-0101")
+    engine.load_items([TEST_ITEMS])
+    engine.start_case("general_permit", "GP-1", item="T-0101")
     return engine
 
 
@@ -209,7 +209,7 @@ def test_no_deemed_acceptance_after_a_timely_notice_or_acceptance(
     permit.claim(accept.id, actor="window01")
     permit.stop_clock("GP-1", kind="supplement", reason="缺少资金证明", actor="window01")
     permit.resume_clock("GP-1", actor="window01")
-    permit.start_case("general_permit", "GP-2", item="JS-0101")
+    permit.start_case("general_permit", "GP-2", item="T-0101")
     act(permit, "GP-2", "accept", "window01", {"accepted": "yes"})
     clock.set(bj(2025, 11, 20, 9))
     permit.fire_due_timers()
@@ -340,7 +340,7 @@ def test_three_confirmed_faults_in_a_year_flag_the_person(
     permit: Engine, clock: FakeClock, received: list[tuple[str, dict[str, Any]]]
 ) -> None:
     for n in (2, 3):
-        permit.start_case("general_permit", f"GP-{n}", item="JS-0101")
+        permit.start_case("general_permit", f"GP-{n}", item="T-0101")
     for n in (1, 2, 3):
         accept = only_task(permit, f"GP-{n}", "accept")
         permit.claim(accept.id, actor="window01")
