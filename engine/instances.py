@@ -62,8 +62,8 @@ class Checkout:
     open_tasks: set[str] | None = None
     timers: dict[str, datetime] | None = None
     closed: set[str] = field(default_factory=set)
-    # work a diagram helper asked for during engine steps, done when the case is saved
-    deferred: list[Callable[[], None]] = field(default_factory=list)
+    # rows a diagram helper wrote while the case had no id yet (start): written on insert
+    after_insert: list[Callable[[], None]] = field(default_factory=list)
     deadlines_moved: bool = False
 
 
@@ -163,6 +163,8 @@ def checkout(call: Call, case: CaseRecord) -> Checkout:
     workflow, snapshot = call.runtime.codec.decode(
         case.state, history, loaded.spec, loaded.subprocess_specs, loaded.script_engine
     )
+    # no timer of the case fires while its clock is stopped (kept with the cached workflow)
+    workflow.clock_stopped = clock_stopped(call, case.id)
     return Checkout(case=case, workflow=workflow, snapshot=snapshot, loaded=loaded)
 
 
@@ -211,8 +213,6 @@ def save(call: Call, co: Checkout) -> None:
     case, workflow = co.case, co.workflow
     if case.id:
         _restart_clock_of_gone_tasks(call, co)
-    while co.deferred:
-        co.deferred.pop(0)()
     encoded = call.runtime.codec.encode(workflow, co.snapshot)
     case.state = encoded.head
     case.history_segments = encoded.snapshot.segments
@@ -227,6 +227,8 @@ def save(call: Call, co: Checkout) -> None:
     conn = call.conn
     if case.id == 0:
         records.insert_case(conn, case)
+        while co.after_insert:
+            co.after_insert.pop(0)()
     else:
         records.save_case(conn, case)
     if encoded.rewrite_history and co.snapshot is not None:
@@ -246,6 +248,19 @@ def save(call: Call, co: Checkout) -> None:
         supervision.deadlines_moved(call, case)
     co.snapshot = encoded.snapshot
     release(call, co)
+
+
+def when_saved(co: Checkout, write: Callable[[], None]) -> None:
+    """Write rows that name the case now, or once a new case has its id."""
+    if co.case.id:
+        write()
+    else:
+        co.after_insert.append(write)
+
+
+def clock_stopped(call: Call, case_id: int) -> bool:
+    """True while the case's clock is stopped (补正, §45)."""
+    return records.SELECT_OPEN_STOP.first(call.conn, {"case_id": case_id}) is not None
 
 
 def _restart_clock_of_gone_tasks(call: Call, co: Checkout) -> None:
@@ -392,6 +407,10 @@ def move_timer(task: Any, event_definition: TimerEventDefinition, due: datetime)
 def timer_due(task: Any, event_definition: TimerEventDefinition) -> datetime | None:
     """A waiting timer's next moment (UTC), or None before it is armed."""
     value = event_definition.details(task).value
+    if isinstance(value, dict):  # a cycle's own state: {"cycles", "next", "duration"}
+        if value.get("cycles") == 0 or not value.get("next"):
+            return None  # a bounded cycle that has run out
+        value = value["next"]
     if value is None:
         return None
     due = value if isinstance(value, datetime) else _parse_due(value)

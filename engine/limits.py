@@ -94,6 +94,8 @@ def stop_clock(call: Call, case: CaseRecord, *, kind: str, reason: str, actor: s
     )
     call.session.add(stop)
     call.session.flush()
+    # the cached workflow believes the clock runs: the next call loads it afresh
+    call.after_commit.append(lambda: call.runtime.workflows.discard(case.id))
     accountability.record(
         call.conn,
         at=call.now,
@@ -277,6 +279,7 @@ def task_opened(call: Call, co: instances.Checkout, task_id: str, kind: str, nam
         raise InvalidInputError(f"unknown clock stop kind {kind!r}")
     if open_stop(call, co.case.id) is not None:
         return  # already stopped (e.g. a hearing while waiting on the applicant)
+    co.workflow.clock_stopped = True
     stop = ClockStop(
         case_id=co.case.id, kind=kind, reason=name, started_at=call.now, task_id=task_id
     )
@@ -313,6 +316,7 @@ def _end_stop(call: Call, co: instances.Checkout, stop: ClockStop, actor: str | 
     stop.ended_by = actor
     stop.working_time = str(amount)
     call.session.flush()
+    co.workflow.clock_stopped = False
     shift_checked_out(call, co, amount)
     accountability.record(
         call.conn,
@@ -341,42 +345,41 @@ def _stop_clock_helper(kind: str, reason: str) -> bool:
         raise ScriptError(f"stop_clock: unknown kind {kind!r}; one of {', '.join(STOP_KINDS)}")
     if not isinstance(reason, str) or not reason.strip():
         raise ScriptError("stop_clock needs a reason (it is told to the applicant)")
-    if open_stop(call, co.case.id) is not None:
+    if getattr(co.workflow, "clock_stopped", False):
         raise ScriptError("stop_clock: the clock of this case is already stopped")
-    stop = ClockStop(case_id=co.case.id, kind=kind, reason=reason.strip(), started_at=call.now)
-    call.session.add(stop)
-    call.session.flush()
-    accountability.record(
-        call.conn,
-        at=call.now,
-        action="clock_stop",
-        actor=None,
-        case_id=co.case.id,
-        detail={"kind": kind, "stop_id": stop.id, "by": "diagram"},
-        opinion=stop.reason,
-    )
+    co.workflow.clock_stopped = True  # no timer fires from now on
+
+    def write() -> None:
+        stop = ClockStop(
+            case_id=co.case.id,
+            kind=kind,
+            reason=reason.strip(),
+            started_at=call.now,
+            started_by=call.actor,
+        )
+        call.session.add(stop)
+        call.session.flush()
+        accountability.record(
+            call.conn,
+            at=call.now,
+            action="clock_stop",
+            actor=call.actor,
+            case_id=co.case.id,
+            detail={"kind": kind, "stop_id": stop.id, "by": "diagram"},
+            opinion=stop.reason,
+        )
+
+    instances.when_saved(co, write)
     return True
 
 
 def _resume_clock_helper() -> str:
     """``resume_clock()`` in a script task: restart the clock; deadlines move."""
     call, co = _running_case()
-    stop = open_stop(call, co.case.id)
+    stop = open_stop(call, co.case.id) if co.case.id else None
     if stop is None:
         raise ScriptError("resume_clock: the clock of this case is not stopped")
-    amount = _calendar(call).working_days_between(stop.started_at, call.now)
-    stop.ended_at = call.now
-    stop.working_time = str(amount)
-    call.session.flush()
-    co.deferred.append(lambda: shift_checked_out(call, co, amount))
-    accountability.record(
-        call.conn,
-        at=call.now,
-        action="clock_resume",
-        actor=None,
-        case_id=co.case.id,
-        detail={"stop_id": stop.id, "working_days": str(amount), "by": "diagram"},
-    )
+    amount = _end_stop(call, co, stop, call.actor)
     return str(amount)
 
 
@@ -387,29 +390,35 @@ def _extend_deadline_helper(days: int, reason: str) -> str:
         raise ScriptError(f"extend_deadline needs a whole number of working days > 0, not {days!r}")
     if not isinstance(reason, str) or not reason.strip():
         raise ScriptError("extend_deadline needs a reason (the applicant is told why)")
-    problem = _limit_problem(call, co.case, days)
+    problem = _limit_problem(call, co.case, days) if co.case.id else None
     if problem is not None:
         raise ScriptError(problem)  # the step fails, naming its element
-    ext = Extension(
-        case_id=co.case.id,
-        days=days,
-        reason=reason.strip(),
-        requested_at=call.now,
-        state="approved",
-        decided_at=call.now,
-    )
-    call.session.add(ext)
-    call.session.flush()
-    co.deferred.append(lambda: shift_checked_out(call, co, Fraction(days)))
-    accountability.record(
-        call.conn,
-        at=call.now,
-        action="extension_decision",
-        actor=None,
-        case_id=co.case.id,
-        detail={"extension_id": ext.id, "days": days, "state": "approved", "by": "diagram"},
-        opinion=ext.reason,
-    )
+    shift_checked_out(call, co, Fraction(days))
+
+    def write() -> None:
+        ext = Extension(
+            case_id=co.case.id,
+            days=days,
+            reason=reason.strip(),
+            requested_at=call.now,
+            requested_by=call.actor,
+            state="approved",
+            decided_at=call.now,
+            decided_by=call.actor,
+        )
+        call.session.add(ext)
+        call.session.flush()
+        accountability.record(
+            call.conn,
+            at=call.now,
+            action="extension_decision",
+            actor=call.actor,
+            case_id=co.case.id,
+            detail={"extension_id": ext.id, "days": days, "state": "approved", "by": "diagram"},
+            opinion=ext.reason,
+        )
+
+    instances.when_saved(co, write)
     return "approved"
 
 

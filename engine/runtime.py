@@ -102,6 +102,7 @@ class Call:
 
     __slots__ = (
         "_session",
+        "actor",
         "after_commit",
         "checkout",
         "conn",
@@ -128,6 +129,8 @@ class Call:
         self.signals: list[tuple[str, dict[str, Any]]] = []
         # the case checkout whose engine steps run now (instances.Checkout)
         self.checkout: Any = None
+        # who acts in this call (the completer of a task), for diagram helpers' records
+        self.actor: str | None = None
         self._session: Session | None = None
 
     def timer_armed(self, run_at: datetime) -> None:

@@ -978,7 +978,7 @@ def notice_view(call: Call, notice: Notice | None, business_key: str) -> NoticeV
 # -- diagram helpers ---------------------------------------------------------------------------
 
 
-def _record_complaint_helper(person: str | None, department: str | None, summary: str) -> int:
+def _record_complaint_helper(person: str | None, department: str | None, summary: str) -> bool:
     """``record_complaint(person, department, summary)``: a complaint (效能投诉) that holds
     becomes an accountability record against the person and/or department."""
     from engine.errors import ScriptError
@@ -998,27 +998,32 @@ def _record_complaint_helper(person: str | None, department: str | None, summary
         raise ScriptError(f"record_complaint: no such department {department!r}")
     if not isinstance(summary, str) or not summary.strip():
         raise ScriptError("record_complaint needs a summary of what the complaint found")
-    row = FaultRecord(
-        kind="complaint",
-        case_id=co.case.id,
-        department_id=department,
-        post_id=_post_of(call, person, department),
-        person_id=person,
-        created_at=call.now,
-        detail={"summary": summary.strip()},
-    )
-    call.session.add(row)
-    call.session.flush()
-    accountability.record(
-        call.conn,
-        at=call.now,
-        action="complaint_record",
-        actor=None,
-        case_id=co.case.id,
-        detail={"record_id": row.id, "person": person, "department": department},
-        opinion=summary.strip(),
-    )
-    return row.id
+    text = summary.strip()
+
+    def write() -> None:
+        row = FaultRecord(
+            kind="complaint",
+            case_id=co.case.id,
+            department_id=department,
+            post_id=_post_of(call, person, department),
+            person_id=person,
+            created_at=call.now,
+            detail={"summary": text},
+        )
+        call.session.add(row)
+        call.session.flush()
+        accountability.record(
+            call.conn,
+            at=call.now,
+            action="complaint_record",
+            actor=call.actor,
+            case_id=co.case.id,
+            detail={"record_id": row.id, "person": person, "department": department},
+            opinion=text,
+        )
+
+    instances.when_saved(co, write)
+    return True
 
 
 scripting.register_helper("record_complaint", _record_complaint_helper)

@@ -617,6 +617,7 @@ def complete(
             actor=actor,
         )
     _require_holder(row, actor)
+    call.actor = actor
     if expected_version is not None and case.row_version != expected_version:
         raise ConflictError(
             f"case {case.business_key} changed since you loaded it "

@@ -149,6 +149,11 @@ def now() -> datetime:
     return moment if moment is not None else _system_clock.now()
 
 
+def _stopped(my_task: Task) -> bool:
+    """The case's clock is stopped (补正, §45): no timer fires (``clock_stopped``)."""
+    return bool(getattr(my_task.workflow.top_workflow, "clock_stopped", False))
+
+
 class EngineTimeDate(TimeDateEventDefinition):  # type: ignore[misc]
     """A timeDate timer that fires by the engine's clock."""
 
@@ -157,6 +162,8 @@ class EngineTimeDate(TimeDateEventDefinition):  # type: ignore[misc]
         if value is None:
             value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             my_task._set_internal_data(event_value=value)
+        if _stopped(my_task):
+            return bool(my_task._get_internal_data("event_fired", False))
         if TimerEventDefinition.parse_time_or_duration(value) < now():
             my_task._set_internal_data(event_fired=True)
         return bool(my_task._get_internal_data("event_fired", False))
@@ -175,6 +182,8 @@ class EngineDuration(DurationTimerEventDefinition):  # type: ignore[misc]
                 start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
             ).isoformat()
             my_task._set_internal_data(event_value=value)
+        if _stopped(my_task):
+            return bool(my_task._get_internal_data("event_fired", False))
         if TimerEventDefinition.get_datetime(value) < now():
             my_task._set_internal_data(event_fired=True)
         return bool(my_task._get_internal_data("event_fired", False))
@@ -194,6 +203,9 @@ class EngineCycle(CycleTimerEventDefinition):  # type: ignore[misc]
                 "duration": duration.total_seconds(),
             }
         ready = False
+        if _stopped(my_task):
+            my_task._set_internal_data(event_value=value)
+            return False
         if value["cycles"] != 0:
             next_event = datetime.fromisoformat(value["next"])
             if next_event < now():

@@ -340,6 +340,11 @@ _STOPS = _table(ClockStop)
 SELECT_CLOCK_STOPS = FastRead(
     select(_STOPS.c.started_at, _STOPS.c.ended_at).where(_STOPS.c.case_id == bindparam("case_id"))
 )
+SELECT_OPEN_STOP = FastRead(
+    select(_STOPS.c.id)
+    .where(_STOPS.c.case_id == bindparam("case_id"), _STOPS.c.ended_at.is_(None))
+    .limit(1)
+)
 SELECT_TASK_STOPS = FastRead(
     select(_STOPS.c.task_id).where(
         _STOPS.c.case_id == bindparam("case_id"),

@@ -217,6 +217,13 @@ class StateCodec:
         for dct in ordered:
             task = restore(dct, workflow=wf)
             wf.tasks[task.id] = task
+        # A finished task is stored once, but SpiffWorkflow may later drop a child it had
+        # (the join waiting under a finished path of a non-interrupting event, when the
+        # host task completes). Such a child is in no segment: forget it here.
+        tasks = wf.tasks
+        for task in tasks.values():
+            if any(child not in tasks for child in task._children):
+                task._children = [child for child in task._children if child in tasks]
         wf.task_tree = wf.tasks.get(UUID(header["root"]))
         wf.success = header["success"]
         wf.completed = header.get("completed", False)

@@ -181,3 +181,30 @@ def test_an_unknown_stops_clock_kind_is_refused_at_deploy(engine: Engine) -> Non
             [SourceFile("supp.bpmn", SUPPLEMENT.replace(b'value="supplement"', b'value="lunch"'))]
         )
     assert "stops_clock must be one of" in str([p.message for p in raised.value.problems])
+
+
+AT_START = _diagram(
+    """
+    <bpmn:process id="at_start" isExecutable="true">
+      <bpmn:startEvent id="start" />
+      <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="hold" />
+      <bpmn:scriptTask id="hold" name="先行中止计时" scriptFormat="python">
+        <bpmn:script>held = stop_clock("inspection", "现场检验")
+    noted = record_complaint(None, "housing-permits", "窗口推诿")</bpmn:script>
+      </bpmn:scriptTask>
+      <bpmn:sequenceFlow id="f2" sourceRef="hold" targetRef="inspect" />
+      <bpmn:userTask id="inspect" name="检验" camunda:assignee="zhangwei" />
+      <bpmn:sequenceFlow id="f3" sourceRef="inspect" targetRef="end" />
+      <bpmn:endEvent id="end" />
+    </bpmn:process>
+    """
+)
+
+
+def test_helpers_work_in_the_very_first_step_of_a_new_case(engine: Engine) -> None:
+    engine.deploy([SourceFile("at_start.bpmn", AT_START)])
+    engine.start_case("at_start", "AS-1")
+    actions = [h.action for h in engine.history("AS-1")]
+    assert "clock_stop" in actions and "complaint_record" in actions
+    assert engine.fault_records(kind="complaint")[0].department_id == "housing-permits"
+    restore_roundtrip(engine, "AS-1")
