@@ -8,7 +8,9 @@ diagram has an expression:
   (``${working_days(5)}``) or a user task's ``camunda:dueDate``;
 * ``promised_deadline()`` — the case's promised completion moment (the service item's
   promised limit counted from the day the case started);
-* ``step_deadline("review")`` — the item's limit for that step, counted from now.
+* ``step_deadline("review")`` — the item's limit for that step, counted from now;
+  ``step_deadline("issue_certificate", 10)`` falls back to 10 working days when the case
+  has no item or the item sets no limit for the step.
 
 A user task with no ``camunda:dueDate`` whose element id is one of the item's steps is
 due after that step's limit, counted from when the task became ready.
@@ -56,13 +58,19 @@ def promised_deadline() -> str:
     return str(_item_limits()["promised_deadline"])
 
 
-def step_deadline(step: str) -> str:
-    """Close of business after the item's limit for ``step``, counted from now."""
-    steps = _item_limits()["steps"]
-    assert isinstance(steps, dict)  # noqa: S101  (written by the engine at start)
-    if step not in steps:
-        raise ScriptError(f"the service item sets no limit for step {step!r}")
-    return working_days(int(steps[step]))
+def step_deadline(step: str, default_days: int | None = None) -> str:
+    """Close of business after the item's limit for ``step``, counted from now; without a
+    service item (or a limit for the step), after ``default_days`` if given."""
+    task = scripting.current_task.get()
+    limits = task.workflow.top_workflow.data.get("item") if task is not None else None
+    steps = (limits or {}).get("steps") or {}
+    if step in steps:
+        return working_days(int(steps[step]))
+    if default_days is not None:
+        return working_days(default_days)
+    if not limits:
+        raise ScriptError("this case was not started for a service item (办理事项)")
+    raise ScriptError(f"the service item sets no limit for step {step!r}")
 
 
 scripting.register_helper("working_days", working_days)

@@ -49,7 +49,7 @@ def test_cli_walks_a_case(cli, capsys: pytest.CaptureFixture[str]) -> None:  # t
     cli("init-db")
     capsys.readouterr()
     cli("org", "load", str(DEMO_ORG))
-    assert _json(capsys) == {"departments": 16, "posts": 27, "people": 28}
+    assert _json(capsys) == {"departments": 16, "posts": 28, "people": 29}
     cli("deploy", *map(str, GENERAL_PERMIT), "--as", "admin")
     assert "general_permit" in _json(capsys)["created"]  # type: ignore[index,operator]
     cli(

@@ -116,3 +116,20 @@ def test_diagram_reads_promised_and_step_deadlines(engine: Engine, clock: FakeCl
     clock.set(_beijing(2025, 11, 12, 17, 31))
     engine.fire_due_timers()
     assert "urge" in {t.element_id for t in engine.tasks(case="GP-2")}
+
+
+def test_step_deadline_falls_back_to_a_default_without_an_item(
+    engine: Engine, clock: FakeClock
+) -> None:
+    from tests.conftest import GENERAL_PERMIT
+    from tests.helpers import act
+
+    clock.set(_beijing(2025, 11, 3, 9))  # Monday
+    engine.deploy(GENERAL_PERMIT)
+    engine.start_case("general_permit", "GP-9")
+    act(engine, "GP-9", "accept", "window01", {"accepted": "yes"})
+    act(engine, "GP-9", "handle", "zhangwei", {"handling_opinion": "符合条件"})
+    act(engine, "GP-9", "review", "chenjie", {"review_result": "pass"})
+    act(engine, "GP-9", "approve", "zhaomin", {"decision": "grant"})
+    # §44: served within 10 working days of the decision when no item sets the step
+    assert only_task(engine, "GP-9", "issue_certificate").due_at == _beijing(2025, 11, 17, 17, 30)
