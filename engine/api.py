@@ -700,6 +700,7 @@ class Engine:
         """Per-department figures for the local dates ``start``..``end`` (inclusive)."""
         since, until = metrics.period_bounds(start, end, self.timezone)
         with self.runtime.call(readonly=True) as call:
+            until = _up_to_now(since, until, call.now)
             return metrics.department_figures(call.conn, since, until, department)
 
     def person_figures(
@@ -713,6 +714,7 @@ class Engine:
         """Per-person figures for the local dates ``start``..``end`` (inclusive)."""
         since, until = metrics.period_bounds(start, end, self.timezone)
         with self.runtime.call(readonly=True) as call:
+            until = _up_to_now(since, until, call.now)
             return metrics.person_figures(call.conn, since, until, department, person)
 
     # -- plumbing --------------------------------------------------------------------------
@@ -796,6 +798,11 @@ class Engine:
             history=tuple(history),
             error=case.error,
         )
+
+
+def _up_to_now(since: datetime, until: datetime, now: datetime) -> datetime:
+    """A period reaching into the future ends now: nothing is overdue before it is due."""
+    return now if since < now < until else until
 
 
 def _collect_sources(items: Iterable[str | Path | parsing.SourceFile]) -> list[parsing.SourceFile]:

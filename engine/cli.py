@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.api import Engine
-from engine.calendar import schedule_to_toml
+from engine.calendar import CalendarError, schedule_to_toml
 from engine.errors import ConflictError, InvalidInputError, XiaonengError
 from engine.store.db import database_url
 from engine.worker import TimerWorker
@@ -430,14 +430,25 @@ def _demo(engine: Engine, key: str) -> dict[str, Any]:
     org = engine.load_organisation(DEMO_ORGANISATION)
     deployed = engine.deploy([PROCESS_LIBRARY], actor="admin")
     loaded_items = engine.load_items([PROCESS_LIBRARY / "items"], actor="admin")
+    case = None
     try:
-        case = engine.start_case(
-            "general_permit",
-            key,
-            actor="window01",
-            data={"applicant": "某某建设有限公司", "item": "建筑工程施工许可"},
-            title="建筑工程施工许可（示例）",
-        )
+        try:
+            case = engine.start_case(
+                "general_permit",
+                key,
+                actor="window01",
+                data={"applicant": "某某建设有限公司"},
+                title="建筑工程施工许可（示例）",
+                item="JS-0101",  # promised deadline, step limits, cards
+            )
+        except CalendarError:  # a year the calendar has no holiday data for: no limits
+            case = engine.start_case(
+                "general_permit",
+                key,
+                actor="window01",
+                data={"applicant": "某某建设有限公司"},
+                title="建筑工程施工许可（示例）",
+            )
     except ConflictError:  # the demo ran here before: the sample case is there
         case = None
     return {
@@ -517,7 +528,14 @@ def _one_line(item: dict[str, Any]) -> str:
             item.get("opinion") or "",
         ]
         return "  ".join(str(p) for p in parts if p)
-    if "element_id" in item and "state" in item:  # task
+    if "run_at" in item and "attempts" in item:  # timer
+        what = item.get("rule") or item.get("kind")
+        return (
+            f"{item['id']}  {what}  case {item.get('case_id') or '-'}  "
+            f"{item.get('element_id') or ''}  due {item['due_at']}  {item['state']}"
+            + (f"  attempts {item['attempts']}: {item['last_error']}" if item["attempts"] else "")
+        )
+    if "element_id" in item and "state" in item and "business_key" in item:  # task
         who = item.get("assignee") or ",".join(item.get("candidate_groups") or []) or "-"
         return (
             f"{item['id']}  {item['business_key']}  {item['element_id']} "

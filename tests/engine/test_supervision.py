@@ -485,3 +485,16 @@ def test_supervision_properties_are_checked_at_deploy(
     with pytest.raises(InvalidDefinitionError) as raised:
         engine.deploy([SourceFile("request.bpmn", diagram.encode())])
     assert message in str([p.message for p in raised.value.problems])
+
+
+def test_figures_for_a_period_reaching_into_the_future_count_nothing_not_yet_due(
+    permit: Engine, clock: FakeClock
+) -> None:
+    from datetime import date
+
+    (figures,) = permit.department_figures(date(2025, 11, 1), date(2025, 11, 30))
+    assert (figures.department_id, figures.received) == ("housing-permits", 1)
+    assert (figures.overdue_open, figures.steps_overdue_open) == (0, 0)
+    clock.set(bj(2025, 11, 4, 17, 31))  # 受理 is overdue now
+    (figures,) = permit.department_figures(date(2025, 11, 1), date(2025, 11, 30))
+    assert (figures.overdue_open, figures.steps_overdue_open) == (0, 1)
