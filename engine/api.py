@@ -801,8 +801,10 @@ class Engine:
 
 
 def _up_to_now(since: datetime, until: datetime, now: datetime) -> datetime:
-    """A period reaching into the future ends now: nothing is overdue before it is due."""
-    return now if since < now < until else until
+    """A period reaching into the future ends now (inclusive): nothing is overdue before
+    it is due."""
+    end = now + timedelta(microseconds=1)
+    return end if since < end < until else until
 
 
 def _collect_sources(items: Iterable[str | Path | parsing.SourceFile]) -> list[parsing.SourceFile]:
