@@ -452,7 +452,7 @@ class Engine:
     def inbox(self, person: str) -> list[TaskView]:
         """Open tasks the person holds or may claim, most urgent first."""
         with self.runtime.call(readonly=True) as call:
-            groups = organisation.groups_of(call.session, person)
+            groups = organisation.task_groups_of(call.session, person)
             return tasks.inbox(call, person, groups)
 
     def tasks(
@@ -467,7 +467,7 @@ class Engine:
         """Tasks filtered by user (holder or candidate), group, case and state."""
         with self.runtime.call(readonly=True) as call:
             case_id = instances.get_case_row(call, case).id if case is not None else None
-            groups = organisation.groups_of(call.session, user) if user else frozenset()
+            groups = organisation.task_groups_of(call.session, user) if user else frozenset()
             return tasks.query(
                 call,
                 user=user,

@@ -6,6 +6,9 @@ A person's **groups** are what BPMN candidate groups and lanes name:
 * ``post:<post id>`` for each post they hold,
 * ``role:<role>`` for each role (``role:section-chief``, ``role:admin`` …).
 
+A task may also name a **combined group** ``role:<role>&dept:<department>``: a person
+who has the role *and* belongs to the department (``task_groups_of``).
+
 The organisation file (TOML) is documented in ``docs/organisation.md``; the demo
 organisation ships as ``demo/organisation.toml``.
 """
@@ -52,6 +55,16 @@ def groups_of(session: Session, person_id: str) -> frozenset[str]:
     for role in session.scalars(select(PersonRole.role).where(PersonRole.person_id == person_id)):
         groups.add(f"role:{role}")
     return frozenset(groups)
+
+
+def task_groups_of(session: Session, person_id: str) -> frozenset[str]:
+    """The person's groups plus the combined groups a task may name to ask for both a role
+    and a department (``role:department-head&dept:housing``): candidate groups are
+    alternatives, a combined group is one candidate that needs both."""
+    groups = groups_of(session, person_id)
+    roles = [g for g in groups if g.startswith("role:")]
+    departments = [g for g in groups if g.startswith("dept:")]
+    return groups | {f"{r}&{d}" for r in roles for d in departments}
 
 
 def get_person(session: Session, person_id: str) -> PersonView:

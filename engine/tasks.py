@@ -183,15 +183,16 @@ def _new_row(
 def _department(call: Call, co: instances.Checkout, groups: list[str]) -> str | None:
     """The department responsible for a step: its ``dept:``/``post:`` group, else the case's."""
     for group in groups:
-        if group.startswith("dept:"):
-            return group.removeprefix("dept:")
+        department = group.rpartition("&")[2]  # role:x&dept:y names its department too
+        if department.startswith("dept:"):
+            return department.removeprefix("dept:")
     for group in groups:
         if group.startswith("post:"):
-            department = call.conn.scalar(
+            post_department = call.conn.scalar(
                 select(Post.department_id).where(Post.id == group.removeprefix("post:"))
             )
-            if department is not None:
-                return str(department)
+            if post_department is not None:
+                return str(post_department)
     return co.case.department_id
 
 
@@ -495,7 +496,7 @@ def claim(call: Call, task_id: str, actor: str) -> Acted:
         raise ConflictError(f"task {task_id} is already claimed by you")
     if row.assignee is not None:
         raise ConflictError(f"task {task_id} is already claimed by {row.assignee}")
-    if not is_candidate(row, actor, organisation.groups_of(call.session, actor)):
+    if not is_candidate(row, actor, organisation.task_groups_of(call.session, actor)):
         raise NotPermittedError(f"{actor} is not a candidate for task {task_id}", actor=actor)
     row.assignee = actor
     row.claimed_at = call.now

@@ -42,3 +42,25 @@ def test_a_bad_expression_inside_text_is_refused_at_deploy(engine: Engine) -> No
     bad = DIAGRAM.replace("dept:${unit}", "dept:${__import__('os')}")
     with pytest.raises(InvalidDefinitionError, match="candidateGroups is invalid"):
         engine.deploy([SourceFile("first_officer.bpmn", bad.encode())])
+
+
+COMBINED = DIAGRAM.replace(
+    'camunda:candidateGroups="dept:${unit}, post:${unit}-chief"',
+    'camunda:candidateGroups="role:department-head&amp;dept:${unit}"',
+)
+
+
+def test_a_combined_group_needs_both_the_role_and_the_department(engine: Engine) -> None:
+    from engine import NotPermittedError
+
+    engine.deploy([SourceFile("first_officer.bpmn", COMBINED.encode())])
+    engine.start_case("first_officer", "FO-2", data={"unit": "housing"})
+    act(engine, "FO-2", "register", "window01", {})
+    review = only_task(engine, "FO-2", "unit_review")
+    assert review.candidate_groups == ("role:department-head&dept:housing",)
+    assert [t.id for t in engine.inbox("zhaomin")] == [review.id]  # head of housing
+    assert engine.inbox("zhengqiang") == []  # a head, of another organ
+    assert engine.inbox("zhangwei") == []  # in housing-permits, not a head
+    with pytest.raises(NotPermittedError):
+        engine.claim(review.id, actor="zhengqiang")
+    engine.claim(review.id, actor="zhaomin")
