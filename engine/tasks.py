@@ -905,3 +905,13 @@ def _completed_by_helper(element_id: str) -> str | None:
 
 
 scripting.register_helper("completed_by", _completed_by_helper)
+
+
+def _defined_helper(name: str) -> bool:
+    """``defined('respondent_person')``: the case data has the variable, not None — for a
+    condition on data that only some starts give (e.g. a complaint from the portal)."""
+    task = scripting.current_task.get()
+    return task is not None and task.data.get(str(name)) is not None
+
+
+scripting.register_helper("defined", _defined_helper)

@@ -64,3 +64,20 @@ def test_a_combined_group_needs_both_the_role_and_the_department(engine: Engine)
     with pytest.raises(NotPermittedError):
         engine.claim(review.id, actor="zhengqiang")
     engine.claim(review.id, actor="zhaomin")
+
+
+def test_defined_tells_whether_the_start_gave_a_variable(engine: Engine) -> None:
+    diagram = DIAGRAM.replace(
+        "camunda:assignee=\"${completed_by('register')}\"",
+        "camunda:assignee=\"${defined('via_portal') ? 'window02' : 'window01'}\"",
+    )
+    engine.deploy([SourceFile("first_officer.bpmn", diagram.encode())])
+    for key, data in (
+        ("FO-3", {"unit": "housing"}),
+        ("FO-4", {"unit": "housing", "via_portal": 1}),
+    ):
+        engine.start_case("first_officer", key, data=data)
+        act(engine, key, "register", "window01", {})
+        act(engine, key, "unit_review", "zhaomin", {})
+    assert only_task(engine, "FO-3", "close").assignee == "window01"
+    assert only_task(engine, "FO-4", "close").assignee == "window02"
