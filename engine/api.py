@@ -334,47 +334,78 @@ class Engine:
         return self._case_call(key, act)
 
     def fire_due_timers(
-        self, *, worker: str = "embedded", limit: int = 100, lease: timedelta = timers.LEASE
+        self,
+        *,
+        worker: str = "embedded",
+        limit: int = 100,
+        lease: timedelta = timers.LEASE,
+        per_transaction: int = timers.PER_TRANSACTION,
     ) -> int:
         """Fire every timer that is due now, each exactly once; return how many fired.
 
-        Claims due timers in batches with a lease and fires each in its own transaction
-        (see ``engine.timers``). A failing timer is retried later with backoff and turns
-        into an incident after too many attempts. ``xiaoneng worker`` calls this whenever
-        a timer comes due; tests call it after moving a fake clock.
+        Claims due timers in batches with a lease and fires rule timers up to
+        ``per_transaction`` in one transaction, each in a savepoint, and BPMN timers each
+        in its own (see ``engine.timers``). A failing timer is retried later with backoff
+        and turns into an incident after too many attempts. ``xiaoneng worker`` calls this
+        whenever a timer comes due; tests call it after moving a fake clock.
         """
         fired = 0
+        size = max(per_transaction, 1)
         while True:
             with self.runtime.call() as call:
                 batch = timers.claim(call.conn, worker, call.now, limit, lease)
-            for timer in batch:
-                fired += self._fire_timer(timer, worker)
+            for group in timers.groups(batch, size):
+                fired += self._fire_timers(group, worker)
             if len(batch) < limit:
                 return fired
+
+    def _fire_timers(self, due: Sequence[timers.DueTimer], worker: str) -> int:
+        """Fire claimed timers in one transaction; one by one if that transaction fails."""
+        if len(due) == 1:
+            return self._fire_timer(due[0], worker)
+        try:
+            with self.runtime.call() as call:
+                fired, failures = timers.fire_many(call, due, worker)
+        except Exception as exc:
+            # nothing of the batch was kept (a deadlock, a lost connection …): go slowly
+            log.warning(
+                "firing %d timers together failed (%s); firing them one by one",
+                len(due),
+                str(exc) or type(exc).__name__,
+                exc_info=True,
+            )
+            return sum(self._fire_timer(timer, worker) for timer in due)
+        for failure in failures:
+            self._timer_failed(failure.timer, failure.error)
+        return fired
 
     def _fire_timer(self, timer: timers.DueTimer, worker: str) -> int:
         try:
             with self.runtime.call() as call:
                 return timers.fire(call, timer.id, worker)
         except Exception as exc:
-            message = str(exc) or type(exc).__name__
-            log.warning("timer %s failed: %s", timer.id, message, exc_info=True)
-            with self.runtime.call() as call:
-                state = timers.fail(call.conn, timer.id, message, call.now, self.timer_attempts)
-                if state == timers.INCIDENT:
-                    accountability.record(
-                        call.conn,
-                        at=call.now,
-                        action="timer_incident",
-                        actor=None,
-                        case_id=timer.case_id,
-                        element_id=timer.element_id,
-                        detail={"timer_id": timer.id, "error": message},
-                    )
-                    call.signal(
-                        "timer_incident", timer_id=timer.id, case_id=timer.case_id, error=message
-                    )
+            self._timer_failed(timer, exc)
             return 0
+
+    def _timer_failed(self, timer: timers.DueTimer, exc: Exception) -> None:
+        """Record a failed firing (own transaction): backoff, or an incident."""
+        message = str(exc) or type(exc).__name__
+        log.warning("timer %s failed: %s", timer.id, message, exc_info=exc)
+        with self.runtime.call() as call:
+            state = timers.fail(call.conn, timer.id, message, call.now, self.timer_attempts)
+            if state == timers.INCIDENT:
+                accountability.record(
+                    call.conn,
+                    at=call.now,
+                    action="timer_incident",
+                    actor=None,
+                    case_id=timer.case_id,
+                    element_id=timer.element_id,
+                    detail={"timer_id": timer.id, "error": message},
+                )
+                call.signal(
+                    "timer_incident", timer_id=timer.id, case_id=timer.case_id, error=message
+                )
 
     def next_timer_at(self) -> datetime | None:
         """When the earliest pending timer is to run (None: no timer is pending)."""

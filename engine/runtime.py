@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine as SAEngine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -98,6 +98,7 @@ class Call:
 
     Hot paths use ``conn`` (Core statements); ``session`` is an ORM session on the same
     connection and transaction, created on first use and flushed before the commit.
+    :meth:`savepoint` runs a part of the call that may fail alone (one of several timers).
     """
 
     __slots__ = (
@@ -150,8 +151,59 @@ class Call:
                 bind=self.conn,
                 autoflush=False,
                 expire_on_commit=False,
+                # join the connection's current transaction (or savepoint) and never end
+                # it: the default would open a savepoint of its own inside ours, which
+                # close() rolls back
+                join_transaction_mode="rollback_only",
             )
         return self._session
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run a part of this call in a SAVEPOINT; if it raises, undo only that part.
+
+        Undone: its writes, and what it queued for after the commit (signals, actions such
+        as putting workflows back in the cache, the earliest armed timer, created task
+        rows). The ORM session is scoped to the savepoint: flushed and closed at its end
+        (or discarded), so no object loaded or changed inside outlives a rollback.
+        """
+        self._end_session(flush=True)
+        signals, actions, created = (
+            len(self.signals),
+            len(self.after_commit),
+            len(self.created_tasks),
+        )
+        earliest, open_tasks, checkout, actor = (
+            self.earliest_timer,
+            self.open_tasks,
+            self.checkout,
+            self.actor,
+        )
+        nested = self.conn.begin_nested()
+        try:
+            yield
+            self._end_session(flush=True)
+        except BaseException:
+            self._end_session(flush=False)
+            del self.signals[signals:]
+            del self.after_commit[actions:]
+            del self.created_tasks[created:]
+            # the earliest timer armed before the savepoint: later armings were undone
+            self.earliest_timer = earliest
+            self.open_tasks, self.checkout, self.actor = open_tasks, checkout, actor
+            if nested.is_active:
+                nested.rollback()  # raises if the whole transaction is gone
+            raise
+        nested.commit()
+
+    def _end_session(self, *, flush: bool) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            try:
+                if flush:
+                    session.flush()
+            finally:
+                session.close()
 
     def _finish(self) -> None:
         if self._session is not None:
@@ -259,6 +311,14 @@ class Runtime:
         finally:
             session.rollback()
             session.close()
+
+
+def aborts_transaction(exc: BaseException) -> bool:
+    """True when ``exc`` may have ended the whole transaction, not only a savepoint:
+    a lost connection, a deadlock or serialization failure, SQLite's busy lock."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError)
+    return isinstance(exc, PendingRollbackError)
 
 
 def _is_lock_conflict(exc: OperationalError) -> bool:

@@ -9,14 +9,22 @@ Two kinds of rows share the ``timers`` table:
   acceptance, an absence starting (see ``supervision`` and ``absences``). Each rule has a
   handler registered with :func:`rule`.
 
-Firing is two short transactions per batch:
+Firing a claimed batch takes a few short transactions:
 
 1. :func:`claim` takes due rows (``run_at`` reached, case clock running) with a lease
    (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so workers never wait for each other).
-2. :func:`fire` runs one timer in the engine call of its case: it locks the row again,
-   fires only if it is still pending and marks it ``fired`` in the same transaction. Two
-   workers that both hold the row (an expired lease was retaken) serialize on that row
-   lock; the second finds it fired and does nothing. So a timer fires exactly once.
+2. :func:`fire_many` fires up to :data:`PER_TRANSACTION` rule timers in one engine
+   call; :func:`fire` fires one timer (a BPMN timer always alone: see :func:`groups`).
+   For each it locks the row again, fires only if it is still pending and marks it
+   ``fired`` in the same transaction. Two workers that both hold the row (an expired
+   lease was retaken) serialize on that row lock; the second finds it fired and does
+   nothing. So a timer fires exactly once.
+
+Each timer of a batch fires in a SAVEPOINT (:meth:`Call.savepoint`): one that raises is
+rolled back alone, with whatever it queued for after the commit, and the batch goes on.
+Batching saves a commit (a disk flush) per rule timer, and :func:`take` locks, checks
+and marks one in a single statement: two workers drain a burst of rule timers about
+three times as fast as one transaction per timer did (``bench/timers.py``).
 
 A firing that raises is rolled back and :func:`fail` moves ``run_at`` later (exponential
 backoff); after ``max_attempts`` the row becomes an ``incident`` that an admin retries.
@@ -24,16 +32,16 @@ backoff); after ``max_attempts`` the row becomes an ``incident`` that an admin r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, update
 
 from engine import accountability
 from engine.errors import CaseError, ConflictError, NotFoundError
-from engine.runtime import Call
+from engine.runtime import Call, aborts_transaction
 from engine.store.models import ClockStop, Timer
 from engine.views import TimerView
 
@@ -43,11 +51,24 @@ CANCELLED = "cancelled"
 INCIDENT = "incident"
 
 LEASE = timedelta(seconds=30)
+# claimed timers fired per transaction (each in its own savepoint)
+PER_TRANSACTION = 20
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(seconds=5)
 BACKOFF_CAP = timedelta(hours=1)
 
 _TIMERS = cast(Table, Timer.__table__)
+# the columns of a DueTimer, in its field order
+_DUE = (
+    _TIMERS.c.id,
+    _TIMERS.c.case_id,
+    _TIMERS.c.element_id,
+    _TIMERS.c.kind,
+    _TIMERS.c.rule,
+    _TIMERS.c.ref,
+    _TIMERS.c.due_at,
+    _TIMERS.c.attempts,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,26 +255,51 @@ def next_run_at(conn: Connection, now: datetime) -> datetime | None:
     return min(found) if found else None
 
 
+# firing statements, built once: building one costs more than running it
+_LOCK = select(*_DUE, _TIMERS.c.state).where(_TIMERS.c.id == bindparam("b_id")).with_for_update()
+_MARK_FIRED = (
+    update(_TIMERS)
+    .where(_TIMERS.c.id == bindparam("b_id"), _TIMERS.c.state == PENDING)
+    .values(
+        state=FIRED,
+        fired_at=bindparam("b_now"),
+        fired_by=bindparam("b_worker"),
+        locked_by=None,
+        locked_until=None,
+    )
+)
+_TAKE = _MARK_FIRED.returning(*_DUE)
+_STAMP_FIRED_BY = (
+    update(_TIMERS)
+    .where(_TIMERS.c.id == bindparam("b_id"))
+    .values(fired_by=bindparam("b_worker"), locked_by=None, locked_until=None)
+)
+
+
 def lock(call: Call, timer_id: str) -> DueTimer | None:
     """Lock the row for this transaction; None unless it is still pending."""
-    row = call.conn.execute(
-        select(
-            _TIMERS.c.id,
-            _TIMERS.c.case_id,
-            _TIMERS.c.element_id,
-            _TIMERS.c.kind,
-            _TIMERS.c.rule,
-            _TIMERS.c.ref,
-            _TIMERS.c.due_at,
-            _TIMERS.c.attempts,
-            _TIMERS.c.state,
-        )
-        .where(_TIMERS.c.id == timer_id)
-        .with_for_update()
-    ).first()
+    row = call.conn.execute(_LOCK, {"b_id": timer_id}).first()
     if row is None or row.state != PENDING:
         return None
     return DueTimer(*row[:8])
+
+
+def take(call: Call, timer_id: str, worker: str | None) -> DueTimer | None:
+    """Lock a pending rule timer and mark it fired, in one statement; None unless it was
+    pending. (An UPDATE waits for another transaction's row lock, then checks the row
+    as that transaction left it.)"""
+    row = call.conn.execute(
+        _TAKE, {"b_id": timer_id, "b_now": call.now, "b_worker": worker}
+    ).first()
+    return DueTimer(*row) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A claimed timer whose firing raised (and was rolled back)."""
+
+    timer: DueTimer
+    error: Exception
 
 
 def fire(call: Call, timer_id: str, worker: str | None) -> int:
@@ -292,6 +338,63 @@ def fire(call: Call, timer_id: str, worker: str | None) -> int:
     return max(fired, 1)
 
 
+def groups(due: Sequence[DueTimer], size: int = PER_TRANSACTION) -> Iterator[list[DueTimer]]:
+    """Split claimed timers, in order, into what fires per transaction: up to ``size``
+    rule timers together, a BPMN timer alone.
+
+    A rule firing is a few statements, so the commit is much of its cost; a BPMN firing
+    runs its case on for milliseconds: batching those saved 0-8 % (bench, 500 cases) and
+    would keep their case rows (on SQLite: the database) locked for a whole batch.
+    """
+    group: list[DueTimer] = []
+    for timer in due:
+        if timer.rule is None:
+            if group:
+                yield group
+                group = []
+            yield [timer]
+            continue
+        group.append(timer)
+        if len(group) >= size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def fire_many(call: Call, due: Sequence[DueTimer], worker: str | None) -> tuple[int, list[Failure]]:
+    """Fire claimed timers in this call, in order, each in a savepoint; return how many
+    fired and the ones that raised.
+
+    Each timer is locked, checked, fired and marked inside its savepoint: a rule timer
+    is taken (:func:`take`: lock, check and mark in one statement) before its handler
+    runs. A timer fired or cancelled meanwhile — by another worker, or by an earlier timer
+    of this batch — is skipped. A failed firing leaves nothing behind (see
+    :meth:`Call.savepoint`); the caller records the failure with :func:`fail` after the
+    commit. An error that may have ended the whole transaction (a lost connection, a
+    deadlock) propagates: then nothing of the call is kept.
+    """
+    fired = 0
+    failures: list[Failure] = []
+    for claimed in due:
+        # each firing starts as a call of its own would: no case checked out, no actor
+        call.checkout = call.actor = call.open_tasks = None
+        try:
+            with call.savepoint():
+                if claimed.rule is not None:  # the kind of a row never changes
+                    timer = take(call, claimed.id, worker)
+                    if timer is not None:
+                        handler_for(timer)(call, timer)
+                        fired += 1
+                else:
+                    fired += fire(call, claimed.id, worker)
+        except Exception as exc:
+            if aborts_transaction(exc):
+                raise
+            failures.append(Failure(claimed, exc))
+    return fired, failures
+
+
 def handler_for(timer: DueTimer) -> RuleHandler:
     """The registered handler of a rule timer."""
     assert timer.rule is not None  # noqa: S101  (callers check)
@@ -303,20 +406,12 @@ def handler_for(timer: DueTimer) -> RuleHandler:
 
 def mark_fired(call: Call, timer_id: str, worker: str | None) -> None:
     """Mark a rule timer fired (BPMN timers are ended by ``sync_timers``)."""
-    call.conn.execute(
-        update(_TIMERS)
-        .where(_TIMERS.c.id == timer_id, _TIMERS.c.state == PENDING)
-        .values(state=FIRED, fired_at=call.now, fired_by=worker, locked_by=None, locked_until=None)
-    )
+    call.conn.execute(_MARK_FIRED, {"b_id": timer_id, "b_now": call.now, "b_worker": worker})
 
 
 def stamp_fired_by(call: Call, timer_id: str, worker: str | None) -> None:
     """Note which worker fired a BPMN timer (its state was set by ``sync_timers``)."""
-    call.conn.execute(
-        update(_TIMERS)
-        .where(_TIMERS.c.id == timer_id)
-        .values(fired_by=worker, locked_by=None, locked_until=None)
-    )
+    call.conn.execute(_STAMP_FIRED_BY, {"b_id": timer_id, "b_worker": worker})
 
 
 def backoff(attempts: int) -> timedelta:
