@@ -6,6 +6,7 @@ Use :class:`Engine`; everything it returns is a small frozen dataclass from
 
 from engine.api import Engine
 from engine.clock import Clock, FakeClock, SystemClock
+from engine.demo import DEMO_LOGINS, DemoLogin, load_demo
 from engine.errors import (
     CaseError,
     ConflictError,
@@ -39,6 +40,7 @@ from engine.views import (
 from engine.worker import TimerWorker
 
 __all__ = [
+    "DEMO_LOGINS",
     "AbsenceView",
     "AuditView",
     "CardView",
@@ -48,6 +50,7 @@ __all__ = [
     "ConflictError",
     "DefinitionProblem",
     "DefinitionView",
+    "DemoLogin",
     "DeploymentResult",
     "Engine",
     "EscalationLevel",
@@ -71,4 +74,5 @@ __all__ = [
     "TimerView",
     "TimerWorker",
     "XiaonengError",
+    "load_demo",
 ]

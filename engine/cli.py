@@ -13,18 +13,22 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
-from pathlib import Path
+from importlib.metadata import entry_points
 from typing import Any
 
 from engine.api import Engine
-from engine.calendar import CalendarError, schedule_to_toml
-from engine.errors import ConflictError, InvalidInputError, XiaonengError
+from engine.calendar import schedule_to_toml
+from engine.demo import DEMO_LOGINS, load_demo
+from engine.errors import InvalidInputError, XiaonengError
 from engine.store.db import database_url
 from engine.worker import TimerWorker
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_ORGANISATION = REPO_ROOT / "demo" / "organisation.toml"
-PROCESS_LIBRARY = REPO_ROOT / "bpmn"
+#: Entry-point group of commands that other installed packages add to ``xiaoneng``.
+#: Each entry point names a function that takes the sub-parsers action, adds its own
+#: sub-parser and sets ``handler`` (``args -> exit status``) as a default on it. This is
+#: how ``xiaoneng serve`` comes from ``webui`` while the engine knows nothing of it.
+COMMAND_GROUP = "xiaoneng.commands"
+log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -229,13 +233,31 @@ def _parser() -> argparse.ArgumentParser:
     q = tms.add_parser("retry", help="run a timer incident again now")
     q.add_argument("timer_id")
     q.add_argument("--as", dest="actor")
+    _add_plugin_commands(sub)
     return parser
+
+
+def _add_plugin_commands(sub: Any) -> None:
+    """Let installed packages add commands (entry-point group ``COMMAND_GROUP``)."""
+    for entry in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
+        if entry.name in sub.choices:
+            log.warning("xiaoneng: plugin command %r ignored: the name is taken", entry.name)
+            continue
+        try:
+            add_command = entry.load()
+        except ImportError as exc:  # a half-installed optional part must not break the CLI
+            log.warning("xiaoneng: command %r not available: %s", entry.name, exc)
+            continue
+        add_command(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xiaoneng`` console script."""
     args = _parser().parse_args(argv)
     try:
+        handler = getattr(args, "handler", None)
+        if handler is not None:  # a plugin command runs on its own
+            return int(handler(args))
         result = _run(args)
     except XiaonengError as exc:
         if args.json:
@@ -427,39 +449,15 @@ def _dispatch(engine: Engine, args: argparse.Namespace) -> Any:
 
 
 def _demo(engine: Engine, key: str) -> dict[str, Any]:
-    org = engine.load_organisation(DEMO_ORGANISATION)
-    deployed = engine.deploy([PROCESS_LIBRARY], actor="admin")
-    loaded_items = engine.load_items([PROCESS_LIBRARY / "items"], actor="admin")
-    case = None
-    try:
-        try:
-            case = engine.start_case(
-                "general_permit",
-                key,
-                actor="window01",
-                data={"applicant": "某某建设有限公司"},
-                title="建筑工程施工许可（示例）",
-                item="JS-0101",  # promised deadline, step limits, cards
-            )
-        except CalendarError:  # a year the calendar has no holiday data for: no limits
-            case = engine.start_case(
-                "general_permit",
-                key,
-                actor="window01",
-                data={"applicant": "某某建设有限公司"},
-                title="建筑工程施工许可（示例）",
-            )
-    except ConflictError:  # the demo ran here before: the sample case is there
-        case = None
+    loaded = load_demo(engine, key=key)
     return {
         "database": _redacted(database_url()),
-        "organisation": org,
-        "processes": [f"{d.process_id} v{d.version}" for d in deployed.definitions],
-        "service_items (sample)": loaded_items,
-        "sample_case": case.business_key if case else f"{key} (already there)",
+        **loaded,
+        "logins": [f"{d.person_id} / {d.password}  ({d.what})" for d in DEMO_LOGINS],
         "try": [
             "xiaoneng inbox window01",
             f"xiaoneng case {key}",
+            "xiaoneng serve  (the web UI at http://127.0.0.1:8000)",
         ],
     }
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: a controllable clock, engines on a real SQLite file or PostgreSQL.
+"""Shared fixtures: a controllable clock, engines on a real SQLite file or PostgreSQL,
+the web app on that engine, a test client and ``login_as``.
 
 The whole suite runs on SQLite by default and on PostgreSQL when
 ``XIAONENG_TEST_DATABASE_URL`` is set (each test in a schema of its own). Tests that
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
 
 from engine import Engine
 from engine.clock import FakeClock
@@ -110,3 +113,33 @@ def engine(db_url: str, clock: FakeClock) -> Iterator[Engine]:
     eng = make_engine(db_url, clock)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def app(engine: Engine) -> Flask:
+    """The web app on the suite's engine, with the test settings (CSRF and the login rate
+    limit on: tests check them)."""
+    from webui import create_app
+    from webui.config import TEST_CONFIG
+
+    return create_app(TEST_CONFIG, engine=engine)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the app, logged in as nobody."""
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(app: Flask) -> Callable[..., FlaskClient]:
+    """``login_as("window01")``: a new test client logged in through the login form (each
+    person gets a client, and so a cookie jar, of their own)."""
+    from tests.helpers import log_in
+
+    def login(person: str, password: str | None = None) -> FlaskClient:
+        web = app.test_client()
+        log_in(web, person, password)
+        return web
+
+    return login

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine import Engine, TaskView
+from engine import DEMO_LOGINS, Engine, TaskView
 from engine.store.serializer import full_dict
 
+if TYPE_CHECKING:
+    from flask.testing import FlaskClient
+    from werkzeug.test import TestResponse
+
 DATA = Path(__file__).resolve().parent / "engine" / "data"
+_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 def only_task(engine: Engine, key: str, element_id: str | None = None) -> TaskView:
@@ -74,3 +80,30 @@ def differences(a: Any, b: Any, path: str = "") -> list[str]:
             for d in differences(x, y, f"{path}[{i}]")
         ]
     return [] if a == b else [f"{path}: {a!r:.120} != {b!r:.120}"]
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    found = _CSRF.search(html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def log_in(client: FlaskClient, person: str, password: str | None = None) -> None:
+    """Log in through the login form (demo passwords by default)."""
+    if password is None:
+        password = next((d.password for d in DEMO_LOGINS if d.person_id == person), "demo123")
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"username": person, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def post_form(
+    client: FlaskClient, page: str, action: str, data: dict[str, str] | None = None
+) -> TestResponse:
+    """Submit a form of ``page`` to ``action`` with the page's CSRF token, as a browser
+    would."""
+    token = csrf_token(client.get(page).get_data(as_text=True))
+    return client.post(action, data={"csrf_token": token, **(data or {})})

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from lxml import etree
 
-__all__ = ["STATES", "STATE_CLASSES", "render_svg"]
+__all__ = ["STATES", "STATE_CLASSES", "Element", "elements", "render_svg"]
 
 #: The case states a diagram element can be drawn in, and the CSS class each one gets.
 STATE_CLASSES: Mapping[str, str] = {
@@ -178,6 +178,38 @@ def render_svg(
     if title is None:
         title = _default_title(model, plane)
     return drawing.document(title)
+
+
+@dataclass(frozen=True)
+class Element:
+    """A flow node of a process: its id, BPMN kind (``userTask``, ``startEvent`` …) and name."""
+
+    id: str
+    kind: str
+    name: str
+
+
+def elements(bpmn_xml: str | bytes, process_id: str | None = None) -> dict[str, Element]:
+    """The flow nodes (activities, events, gateways) of a process, by id.
+
+    Pages use it to name the steps in a case's history and to find the user tasks a case
+    has not reached. The XML is parsed as hostile input, as :func:`render_svg` does.
+
+    Args:
+        bpmn_xml: The BPMN 2.0 XML.
+        process_id: Only this process (with its sub-processes); by default every process.
+    """
+    root = _parse(bpmn_xml)
+    found: dict[str, Element] = {}
+    for process in root.iter(f"{{{_BPMN}}}process"):
+        if process_id is not None and process.get("id") != process_id:
+            continue
+        for el in process.iter(f"{{{_BPMN}}}*"):
+            kind = _local(el)
+            el_id = el.get("id")
+            if el_id and (kind in _ACTIVITIES or kind in _EVENTS or kind in _GATEWAYS):
+                found.setdefault(el_id, Element(el_id, kind, el.get("name") or ""))
+    return found
 
 
 # --------------------------------------------------------------------------- parsing
