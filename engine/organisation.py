@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine.errors import InvalidInputError, NotFoundError
+from engine import accountability
+from engine.errors import InvalidInputError, NotFoundError, NotPermittedError
 from engine.store import must_get
 from engine.store.models import (
     Department,
@@ -34,7 +36,7 @@ from engine.store.models import (
     Post,
     PostHolder,
 )
-from engine.views import PersonView
+from engine.views import DepartmentView, PersonView, PostView
 
 
 def groups_of(session: Session, person_id: str) -> frozenset[str]:
@@ -57,14 +59,31 @@ def groups_of(session: Session, person_id: str) -> frozenset[str]:
     return frozenset(groups)
 
 
+def departments_under(session: Session | Connection, groups: Iterable[str]) -> set[str]:
+    """The departments of the ``dept:`` groups and every department below them."""
+    children: dict[str | None, list[str]] = {}
+    for dept_id, parent in session.execute(select(Department.id, Department.parent_id)).all():
+        children.setdefault(parent, []).append(dept_id)
+    found: set[str] = set()
+    todo = [g.removeprefix("dept:") for g in groups if g.startswith("dept:")]
+    while todo:
+        dept = todo.pop()
+        if dept not in found:
+            found.add(dept)
+            todo.extend(children.get(dept, []))
+    return found
+
+
 def task_groups_of(session: Session, person_id: str) -> frozenset[str]:
     """The person's groups plus the combined groups a task may name to ask for both a role
-    and a department (``role:department-head&dept:housing``): candidate groups are
-    alternatives, a combined group is one candidate that needs both."""
+    and a department (``role:department-head&dept:housing-permits``): candidate groups are
+    alternatives, a combined group is one candidate that needs both. A role held in a
+    department counts in the departments below it too: the head of the housing bureau is
+    the department head of its permits section."""
     groups = groups_of(session, person_id)
     roles = [g for g in groups if g.startswith("role:")]
-    departments = [g for g in groups if g.startswith("dept:")]
-    return groups | {f"{r}&{d}" for r in roles for d in departments}
+    departments = departments_under(session, groups)
+    return groups | {f"{r}&dept:{d}" for r in roles for d in departments}
 
 
 def get_person(session: Session, person_id: str) -> PersonView:
@@ -100,6 +119,90 @@ def set_password(session: Session, person_id: str, password: str) -> None:
     """Store a salted hash of ``password`` for the person."""
     person = require_person(session, person_id)
     person.password_hash = generate_password_hash(password)
+
+
+def departments(session: Session) -> list[DepartmentView]:
+    """Every department, by id."""
+    return [
+        DepartmentView(id=d.id, name=d.name, parent_id=d.parent_id, kind=d.kind, phone=d.phone)
+        for d in session.scalars(select(Department).order_by(Department.id))
+    ]
+
+
+def posts(session: Session) -> list[PostView]:
+    """Every post with its holders, by id."""
+    holders: dict[str, list[str]] = {}
+    for post_id, person_id in session.execute(
+        select(PostHolder.post_id, PostHolder.person_id).order_by(PostHolder.person_id)
+    ):
+        holders.setdefault(post_id, []).append(person_id)
+    return [
+        PostView(
+            id=p.id,
+            name=p.name,
+            department_id=p.department_id,
+            backup_post_id=p.backup_post_id,
+            holders=tuple(holders.get(p.id, ())),
+        )
+        for p in session.scalars(select(Post).order_by(Post.id))
+    ]
+
+
+def people(session: Session, department: str | None = None) -> list[PersonView]:
+    """Every person (inactive ones too) with their groups, by id; with ``department``,
+    those who belong to it (by a post there or a membership)."""
+    if department is not None and session.get(Department, department) is None:
+        raise NotFoundError("department", department)
+    groups: dict[str, set[str]] = {}
+    # three queries for everyone, rather than three per person (groups_of)
+    for person_id, post_id, dept_id in session.execute(
+        select(PostHolder.person_id, Post.id, Post.department_id).join(
+            Post, Post.id == PostHolder.post_id
+        )
+    ):
+        groups.setdefault(person_id, set()).update((f"post:{post_id}", f"dept:{dept_id}"))
+    for person_id, dept_id in session.execute(
+        select(DepartmentMember.person_id, DepartmentMember.department_id)
+    ):
+        groups.setdefault(person_id, set()).add(f"dept:{dept_id}")
+    for person_id, role in session.execute(select(PersonRole.person_id, PersonRole.role)):
+        groups.setdefault(person_id, set()).add(f"role:{role}")
+    found = [
+        PersonView(
+            id=p.id,
+            name=p.name,
+            active=p.active,
+            groups=tuple(sorted(groups.get(p.id, ()))),
+        )
+        for p in session.scalars(select(Person).order_by(Person.id))
+    ]
+    if department is None:
+        return found
+    return [p for p in found if f"dept:{department}" in p.groups]
+
+
+def set_active(
+    session: Session, conn: Connection, person_id: str, active: bool, actor: str, now: datetime
+) -> PersonView:
+    """Make a person active or inactive (an admin; never themselves), audited. An inactive
+    person cannot log in and their API tokens stop working."""
+    if "role:admin" not in groups_of(session, actor):
+        raise NotPermittedError("only an admin may activate or deactivate people", actor=actor)
+    if person_id == actor and not active:
+        raise InvalidInputError("you cannot deactivate yourself")
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFoundError("person", person_id)
+    person.active = bool(active)
+    session.flush()
+    accountability.record(
+        conn,
+        at=now,
+        action="person_active",
+        actor=actor,
+        detail={"person_id": person_id, "active": bool(active)},
+    )
+    return get_person(session, person_id)
 
 
 def read_file(path: str | Path) -> dict[str, Any]:

@@ -837,19 +837,7 @@ def urge(call: Call, task_id: str, actor: str, message: str | None) -> NoticeVie
 
 def _departments_under(call: Call, groups: frozenset[str]) -> set[str]:
     """The person's departments and every department below them (a head sees sections)."""
-    from engine.store.models import Department
-
-    children: dict[str | None, list[str]] = {}
-    for dept_id, parent in call.conn.execute(select(Department.id, Department.parent_id)).all():
-        children.setdefault(parent, []).append(dept_id)
-    found: set[str] = set()
-    todo = [g.removeprefix("dept:") for g in groups if g.startswith("dept:")]
-    while todo:
-        dept = todo.pop()
-        if dept not in found:
-            found.add(dept)
-            todo.extend(children.get(dept, []))
-    return found
+    return organisation.departments_under(call.conn, groups)
 
 
 def notices_for(call: Call, person: str, *, open_only: bool = True) -> list[NoticeView]:

@@ -236,8 +236,9 @@ def _evaluate_people(task: Any, raw: Any) -> list[str]:
         if parts is not None:  # literal text around expressions: dept:${unit}
             value = text
             for part in parts:
-                value = value.replace(part, str(_evaluate(task, part)), 1)
-            result.extend(s.strip() for s in value.split(",") if s.strip())
+                found = _evaluate(task, part)
+                value = value.replace(part, "" if found is None else str(found), 1)
+            result.extend(_without_empty_qualifiers(value))
         elif "${" in text or "#{" in text:
             value = _evaluate(task, text)
             values = value if isinstance(value, list | tuple | set) else [value]
@@ -248,6 +249,18 @@ def _evaluate_people(task: Any, raw: Any) -> list[str]:
         else:
             result.extend(s.strip() for s in text.split(",") if s.strip())
     return list(dict.fromkeys(result))
+
+
+def _without_empty_qualifiers(value: str) -> list[str]:
+    """Groups of a template's text; a part of a combined group whose expression gave
+    nothing is left out (``role:case-officer&dept:`` is ``role:case-officer``: a case
+    without a department is not narrowed to one), and so is a group left empty."""
+    groups: list[str] = []
+    for group in value.split(","):
+        kept = [p.strip() for p in group.split("&") if p.strip() and not p.strip().endswith(":")]
+        if kept:
+            groups.append("&".join(kept))
+    return groups
 
 
 def _evaluate(task: Any, expression: str) -> Any:
@@ -905,6 +918,21 @@ def _completed_by_helper(element_id: str) -> str | None:
 
 
 scripting.register_helper("completed_by", _completed_by_helper)
+
+
+def _case_department_helper() -> str | None:
+    """``case_department()``: the department responsible for this case (its service
+    item's department; None without an item) — to keep a step within that department:
+    ``role:case-officer&dept:${case_department()}``."""
+    call = current_call.get()
+    co = call.checkout if call is not None else None
+    if co is None:
+        return None
+    department: str | None = co.case.department_id
+    return department
+
+
+scripting.register_helper("case_department", _case_department_helper)
 
 
 def _defined_helper(name: str) -> bool:

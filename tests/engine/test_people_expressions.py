@@ -81,3 +81,36 @@ def test_defined_tells_whether_the_start_gave_a_variable(engine: Engine) -> None
         act(engine, key, "unit_review", "zhaomin", {})
     assert only_task(engine, "FO-3", "close").assignee == "window01"
     assert only_task(engine, "FO-4", "close").assignee == "window02"
+
+
+def test_a_combined_group_reaches_the_role_in_the_departments_above(engine: Engine) -> None:
+    engine.deploy([SourceFile("first_officer.bpmn", COMBINED.encode())])
+    engine.start_case("first_officer", "FO-5", data={"unit": "housing-permits"})
+    act(engine, "FO-5", "register", "window01", {})
+    review = only_task(engine, "FO-5", "unit_review")
+    assert review.candidate_groups == ("role:department-head&dept:housing-permits",)
+    # the head of the housing bureau heads its permits section too; a market head does not
+    assert [t.id for t in engine.inbox("zhaomin")] == [review.id]
+    assert engine.inbox("zhengqiang") == []
+
+
+def test_a_qualifier_that_evaluates_to_nothing_is_left_out(engine: Engine) -> None:
+    engine.deploy([SourceFile("first_officer.bpmn", COMBINED.encode())])
+    engine.start_case("first_officer", "FO-6", data={"unit": None})
+    act(engine, "FO-6", "register", "window01", {})
+    review = only_task(engine, "FO-6", "unit_review")
+    assert review.candidate_groups == ("role:department-head",)
+
+
+def test_general_permit_keeps_handling_in_the_items_department(engine: Engine) -> None:
+    from tests.conftest import GENERAL_PERMIT, TEST_ITEMS
+
+    engine.deploy(GENERAL_PERMIT)
+    engine.load_items([TEST_ITEMS])
+    item = engine.service_item("T-0101")
+    engine.start_case("general_permit", "GP-9", data={"applicant": "某公司"}, item=item.code)
+    act(engine, "GP-9", "accept", "window01", {"accepted": "yes"})
+    handle = only_task(engine, "GP-9", "handle")
+    assert handle.candidate_groups == (f"role:case-officer&dept:{item.department}",)
+    assert [t.id for t in engine.inbox("zhangwei")] == [handle.id]  # housing-permits
+    assert engine.inbox("sunli") == []  # a case officer of market-food

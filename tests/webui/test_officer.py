@@ -190,11 +190,6 @@ def _state_of(svg: etree._Element, element_id: str) -> str | None:
     raise AssertionError(f"{element_id} is not in the diagram")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/process library: general_permit offers `handle` to role:case-officer of "
-    "every department; needs a department-scoped candidate group (role:…&dept:…)",
-)
 def test_case_officer_of_another_department_does_not_see_the_handle_step(
     permit: Engine, login_as: Login
 ) -> None:
