@@ -60,6 +60,12 @@ AUDITED_ACTIONS = frozenset(
         "absence_cancel",
         "substitute",
         "substitute_end",
+        "api_token_create",
+        "api_token_revoke",
+        "person_active",
+        "migrate",
+        "return",
+        "add_signer",
     }
 )
 

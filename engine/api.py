@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import case as sql_case
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine as SAEngine
 
 from engine import (
     absences,
     accountability,
+    caseops,
     deadlines,  # noqa: F401  (registers the deadline helpers for diagrams)
     definitions,
     holidays,
@@ -29,10 +31,17 @@ from engine import (
     supervision,
     tasks,
     timers,
+    tokens,
 )
 from engine.calendar import Fallback, WorkCalendar, YearSchedule, parse_schedule_file
 from engine.clock import Clock
-from engine.errors import CaseError, InvalidInputError, NotFoundError, ScriptError
+from engine.errors import (
+    CaseError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    ScriptError,
+)
 from engine.runtime import Call, Runtime
 from engine.store import db
 from engine.store.models import Case, Definition, HumanTask
@@ -40,14 +49,18 @@ from engine.store.records import CaseRecord, TaskRecord
 from engine.tasks import Acted
 from engine.views import (
     AbsenceView,
+    ApiTokenView,
     AuditView,
     CardView,
     CaseSummary,
     DefinitionView,
+    DepartmentView,
     DeploymentResult,
     FaultRecordView,
+    MigrationResult,
     NoticeView,
     PersonView,
+    PostView,
     SignReplyView,
     TaskView,
     TimerView,
@@ -230,6 +243,58 @@ class Engine:
         with self.runtime.call() as call:
             organisation.set_password(call.session, person_id, password)
 
+    def departments(self) -> list[DepartmentView]:
+        """Every department, by id."""
+        with self.runtime.read() as session:
+            return organisation.departments(session)
+
+    def posts(self) -> list[PostView]:
+        """Every post with its backup post and holders, by id."""
+        with self.runtime.read() as session:
+            return organisation.posts(session)
+
+    def people(self, *, department: str | None = None) -> list[PersonView]:
+        """Every person (inactive ones too), by id; or those of one department."""
+        with self.runtime.read() as session:
+            return organisation.people(session, department)
+
+    def set_person_active(self, person_id: str, active: bool, *, actor: str) -> PersonView:
+        """Activate or deactivate a person (admins; nobody deactivates themselves)."""
+        with self.runtime.call() as call:
+            return organisation.set_active(
+                call.session, call.conn, person_id, active, actor, call.now
+            )
+
+    # -- API tokens ------------------------------------------------------------------------
+
+    def create_api_token(
+        self, person_id: str, *, label: str, actor: str
+    ) -> tuple[ApiTokenView, str]:
+        """Create a JSON API token acting as ``person_id`` (the person or an admin may);
+        return its view and the secret, which is shown this once and never stored."""
+        with self.runtime.call() as call:
+            return tokens.create(call.session, call.conn, person_id, label, actor, call.now)
+
+    def api_tokens(self, person_id: str | None = None) -> list[ApiTokenView]:
+        """API tokens (of one person), newest first, revoked ones included."""
+        with self.runtime.read() as session:
+            return tokens.listing(session, person_id)
+
+    def revoke_api_token(self, token_id: int, *, actor: str) -> ApiTokenView:
+        """Revoke an API token for good (its person or an admin)."""
+        with self.runtime.call() as call:
+            return tokens.revoke(call.session, call.conn, token_id, actor, call.now)
+
+    def person_for_api_token(self, secret: str) -> PersonView:
+        """The person an API token secret acts as; NotPermittedError for an unknown or
+        revoked token or an inactive person. Notes the use at most once a minute."""
+        with self.runtime.call(readonly=True) as call:
+            person, token_id, stale = tokens.authenticate(call.session, secret, call.now)
+        if stale:  # a write only now and then, not on every request
+            with self.runtime.call() as call:
+                tokens.touch(call.conn, token_id, call.now)
+        return person
+
     # -- definitions -----------------------------------------------------------------------
 
     def deploy(
@@ -295,7 +360,8 @@ class Engine:
                 )
                 for row in call.created_tasks
             ]
-            return self._summary(call, case, open_tasks=open_tasks)
+            applicant = instances.applicant_of(payload)
+            return self._summary(call, case, open_tasks=open_tasks, applicant=applicant)
 
     def get_case(self, key: str | int, *, with_history: bool = True) -> CaseSummary:
         """A case by number (or id) with its open tasks, data and history."""
@@ -306,19 +372,66 @@ class Engine:
             instances.release(call, co)  # a read leaves the row version as it was
             open_tasks = tasks.query(call, case_id=case.id)
             history = accountability.history(call.session, case.id) if with_history else []
-            return self._summary(call, case, data=data, open_tasks=open_tasks, history=history)
+            applicant = call.session.scalar(select(Case.applicant).where(Case.id == case.id))
+            return self._summary(
+                call, case, data=data, open_tasks=open_tasks, history=history, applicant=applicant
+            )
 
     def list_cases(
-        self, *, process_id: str | None = None, status: str | None = None, limit: int = 100
+        self,
+        *,
+        process_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        department: str | None = None,
     ) -> list[CaseSummary]:
-        """Cases, newest first."""
+        """Cases, newest first; ``department``: cases its service items lead (主办部门)."""
         with self.runtime.call(readonly=True) as call:
             stmt = select(Case, Definition).join(Definition, Definition.id == Case.definition_id)
             if process_id:
                 stmt = stmt.where(Case.process_id == process_id)
             if status:
                 stmt = stmt.where(Case.status == status)
+            if department:
+                stmt = stmt.where(Case.department_id == department)
             rows = call.session.execute(stmt.order_by(Case.id.desc()).limit(limit)).all()
+            return [self._summary(call, c, d) for c, d in rows]
+
+    def find_cases(self, text: str, *, limit: int = 50) -> list[CaseSummary]:
+        """Cases matching ``text``: the case number itself first, then case numbers that
+        start with it, then applicants or titles that contain it; case-insensitive
+        (ASCII only on SQLite), newest first within each. Blank text is an
+        InvalidInputError.
+
+        The substring match scans the cases table (``LIKE '%…%'`` uses no index); a
+        trigram index (PostgreSQL ``pg_trgm``) is the next step if that gets slow.
+        """
+        wanted = (text or "").strip()
+        if not wanted:
+            raise InvalidInputError("search text is empty: give a case number or a name")
+        if len(wanted) > 200:
+            raise InvalidInputError("search text is longer than 200 characters")
+        if not 1 <= limit <= 500:
+            raise InvalidInputError("limit must be between 1 and 500")
+        escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        exact = Case.business_key.ilike(escaped, escape="\\")  # no wildcard: equal, any case
+        prefix = Case.business_key.ilike(f"{escaped}%", escape="\\")
+        rank = sql_case((exact, 0), (prefix, 1), else_=2)
+        with self.runtime.call(readonly=True) as call:
+            stmt = (
+                select(Case, Definition)
+                .join(Definition, Definition.id == Case.definition_id)
+                .where(
+                    or_(
+                        prefix,
+                        Case.applicant.ilike(f"%{escaped}%", escape="\\"),
+                        Case.title.ilike(f"%{escaped}%", escape="\\"),
+                    )
+                )
+                .order_by(rank, Case.started_at.desc(), Case.id.desc())
+                .limit(limit)
+            )
+            rows = call.session.execute(stmt).all()
             return [self._summary(call, c, d) for c, d in rows]
 
     def terminate_case(
@@ -332,6 +445,50 @@ class Engine:
             return self._summary(call, case)
 
         return self._case_call(key, act)
+
+    def suspend_case(self, key: str | int, *, actor: str, reason: str) -> CaseSummary:
+        """挂起: suspend a running case; its tasks cannot change, its timers wait."""
+
+        def act(call: Call) -> CaseSummary:
+            case = instances.get_case_row(call, key)
+            caseops.suspend(call, case, actor, reason)
+            return self._summary(call, case)
+
+        return self._case_call(key, act)
+
+    def resume_case(self, key: str | int, *, actor: str) -> CaseSummary:
+        """恢复: resume a suspended case; timers that came due meanwhile fire next."""
+
+        def act(call: Call) -> CaseSummary:
+            case = instances.get_case_row(call, key)
+            caseops.resume(call, case, actor)
+            return self._summary(call, case)
+
+        return self._case_call(key, act)
+
+    def migrate_cases(
+        self,
+        keys: Sequence[str | int],
+        *,
+        to_version: int,
+        actor: str,
+        dry_run: bool = False,
+    ) -> list[MigrationResult]:
+        """版本迁移: move each case to ``to_version`` of its process, one transaction each.
+
+        A refused case is left as it was; the result says why.
+        """
+        results: list[MigrationResult] = []
+        for key in keys:
+            try:
+                with self.runtime.call() as call:
+                    case = instances.get_case_row(call, key)
+                    results.append(caseops.migrate(call, case, to_version, actor, dry_run))
+            except NotFoundError as exc:
+                results.append(MigrationResult(str(key), None, to_version, False, exc.message))
+            except (ConflictError, CaseError, ScriptError) as exc:
+                results.append(MigrationResult(str(key), None, to_version, False, exc.message))
+        return results
 
     def fire_due_timers(
         self,
@@ -575,6 +732,27 @@ class Engine:
             task_id, lambda call: tasks.resolve(call, task_id, actor, opinion, data)
         )
 
+    def return_targets(self, task_id: str) -> list[tuple[str, str]]:
+        """(element id, name) of the earlier steps an open task may be returned to."""
+        with self.runtime.call(readonly=True) as call:
+            return caseops.return_targets(call, task_id)
+
+    def return_task(self, task_id: str, *, actor: str, to: str, reason: str) -> TaskView:
+        """退回: send the case back to the earlier step ``to`` (see :meth:`return_targets`);
+        it reopens for whoever completed it last."""
+        return self._task_call(
+            task_id, lambda call: caseops.return_task(call, task_id, actor, to, reason)
+        )
+
+    def add_signer(
+        self, task_id: str, *, actor: str, person: str, reason: str | None = None
+    ) -> TaskView:
+        """加签: on a parallel signing step add ``person`` as a signer; on another step ask
+        ``person`` to sign first (it comes back like a delegated task)."""
+        return self._task_call(
+            task_id, lambda call: caseops.add_signer(call, task_id, actor, person, reason)
+        )
+
     # -- absences (AB岗) ---------------------------------------------------------------------
 
     def mark_absent(
@@ -801,6 +979,7 @@ class Engine:
         data: dict[str, Any] | None = None,
         open_tasks: Sequence[TaskView] = (),
         history: Sequence[AuditView] = (),
+        applicant: str | None = None,
     ) -> CaseSummary:
         version = (
             definition.version
@@ -824,6 +1003,7 @@ class Engine:
             due_at=getattr(case, "due_at", None),
             accepted_at=getattr(case, "accepted_at", None),
             deemed_accepted=bool(getattr(case, "deemed_accepted", False)),
+            applicant=getattr(case, "applicant", None) or applicant,
             data=data or {},
             open_tasks=tuple(open_tasks),
             history=tuple(history),

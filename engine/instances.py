@@ -24,14 +24,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from engine import accountability, definitions, scripting, supervision, tasks
 from engine.errors import CaseError, ConflictError, NotFoundError, ScriptError, XiaonengError
 from engine.items import Item
 from engine.runtime import CachedWorkflow, Call
 from engine.store import records
-from engine.store.models import CaseHistory, Timer
+from engine.store.models import Case, CaseHistory, Timer
 from engine.store.records import CaseRecord
 from engine.store.serializer import Snapshot
 from engine.workflow import XiaonengWorkflow
@@ -132,6 +132,9 @@ def start(
     )
     run_engine(call, checkout)
     save(call, checkout)
+    named = applicant_of(data)
+    if named is not None:  # for case search; the record of the hot path does not carry it
+        call.conn.execute(update(Case).where(Case.id == case.id).values(applicant=named))
     supervision.case_started(call, case, models_acceptance=loaded.models_acceptance)
     accountability.record(
         call.conn,
@@ -142,6 +145,15 @@ def start(
         detail={"process_id": loaded.process_id, "version": loaded.version},
     )
     return case
+
+
+def applicant_of(data: dict[str, Any]) -> str | None:
+    """The applicant's name (申请人) in start data: ``applicant`` (or ``applicant_name``)."""
+    for key in ("applicant", "applicant_name"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return None
 
 
 def checkout(call: Call, case: CaseRecord) -> Checkout:

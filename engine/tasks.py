@@ -496,6 +496,10 @@ def _open_row(call: Call, task_id: str) -> Acted:
     row, case = found
     if row.state != OPEN:
         raise ConflictError(f"task {task_id} is already {row.state}")
+    if case.status == instances.SUSPENDED:
+        raise ConflictError(
+            f"case {case.business_key} is suspended; resume it before acting on its tasks"
+        )
     if case.status != instances.RUNNING:
         raise ConflictError(f"case {case.business_key} is {case.status}; its tasks cannot change")
     return row, case
@@ -566,8 +570,12 @@ def transfer(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
     return row, case
 
 
-def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) -> Acted:
-    """委派: lend the task to ``to``; it comes back to ``actor`` when resolved."""
+def delegate(
+    call: Call, task_id: str, actor: str, to: str, reason: str | None, *, action: str = "delegate"
+) -> Acted:
+    """委派: lend the task to ``to``; it comes back to ``actor`` when resolved.
+
+    ``action`` names the audit line (``add_signer``: 加签 as "sign before me")."""
     row, case = _open_row(call, task_id)
     _require_holder(row, actor)
     if row.delegation == "pending":
@@ -583,7 +591,7 @@ def delegate(call: Call, task_id: str, actor: str, to: str, reason: str | None) 
         call,
         row,
         case,
-        "delegate",
+        action,
         actor,
         detail={"owner": actor, "delegate": to},
         opinion=_opinion(reason),

@@ -42,7 +42,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, up
 from engine import accountability
 from engine.errors import CaseError, ConflictError, NotFoundError
 from engine.runtime import Call, aborts_transaction
-from engine.store.models import ClockStop, Timer
+from engine.store.models import Case, ClockStop, Timer
 from engine.views import TimerView
 
 PENDING = "pending"
@@ -173,6 +173,11 @@ def is_pending(call: Call, timer_id: str) -> bool:
 # -- claiming and firing -------------------------------------------------------------------
 
 
+def _suspended() -> Any:
+    """The timer's case is suspended (挂起): its timers wait until it resumes."""
+    return select(Case.id).where(Case.id == _TIMERS.c.case_id, Case.status == "suspended").exists()
+
+
 def _runnable(now: datetime) -> Any:
     """Pending rows that are due, not leased by a live worker, on a running clock."""
     stopped = (
@@ -185,6 +190,7 @@ def _runnable(now: datetime) -> Any:
         _TIMERS.c.run_at <= now,
         or_(_TIMERS.c.locked_until.is_(None), _TIMERS.c.locked_until < now),
         ~stopped,
+        ~_suspended(),
     )
 
 
@@ -239,6 +245,7 @@ def next_run_at(conn: Connection, now: datetime) -> datetime | None:
             _TIMERS.c.state == PENDING,
             or_(_TIMERS.c.locked_until.is_(None), _TIMERS.c.locked_until <= _TIMERS.c.run_at),
             ~stopped,
+            ~_suspended(),
         )
         .order_by(_TIMERS.c.run_at)
         .limit(1)
@@ -249,6 +256,7 @@ def next_run_at(conn: Connection, now: datetime) -> datetime | None:
             _TIMERS.c.run_at <= now,
             _TIMERS.c.locked_until > _TIMERS.c.run_at,
             ~stopped,
+            ~_suspended(),
         )
     )
     found = [m for m in (free, leased) if m is not None]
@@ -321,6 +329,8 @@ def fire(call: Call, timer_id: str, worker: str | None) -> int:
     if timer.case_id is None:
         raise ConflictError(f"timer {timer.id} belongs to no case")
     case = instances.get_case_row(call, timer.case_id)
+    if case.status == instances.SUSPENDED:
+        return 0  # suspended after the claim: the timer waits for the resume
     if case.status != instances.RUNNING:
         cancel(call, timer.id)
         return 0

@@ -140,6 +140,18 @@ class CaseSummary(_View):
     due_at: datetime | None = None  # the promised completion moment (承诺办结时间)
     accepted_at: datetime | None = None  # 受理 (deemed: the receipt moment, §32)
     deemed_accepted: bool = False
+    applicant: str | None = None  # 申请人, from the start data
+
+
+@dataclass(frozen=True)
+class MigrationResult(_View):
+    """What moving one case to a newer process version did (版本迁移)."""
+
+    business_key: str
+    from_version: int | None
+    to_version: int
+    migrated: bool
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -251,3 +263,45 @@ class AbsenceView(_View):
     created_at: datetime
     created_by: str | None
     cancelled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DepartmentView(_View):
+    """A department (部门/科室) or organ; ``parent_id`` is the one above it."""
+
+    id: str
+    name: str
+    parent_id: str | None
+    kind: str
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class PostView(_View):
+    """A post (岗位) with its B post (AB岗) and the ids of the people who hold it."""
+
+    id: str
+    name: str
+    department_id: str
+    backup_post_id: str | None
+    holders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApiTokenView(_View):
+    """A JSON API token as lists show it: never the secret or its hash."""
+
+    id: int
+    prefix: str  # the secret's first characters, to tell tokens apart
+    label: str
+    person_id: str
+    created_at: datetime
+    created_by: str | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """True until the token is revoked."""
+        return self.revoked_at is None

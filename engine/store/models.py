@@ -235,6 +235,8 @@ class Case(Base):
     deemed_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
     # working days the case took (clock stops not counted), set when it ends
     working_days_used: Mapped[float | None] = mapped_column(Float, default=None)
+    # the applicant's name (申请人) from the start data, for case search
+    applicant: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
 
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 
@@ -526,3 +528,27 @@ class Absence(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(64), default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+class ApiToken(Base):
+    """A bearer token of the JSON API (integrations, mobile apps); only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        Index("ix_api_tokens_hash", "token_hash", unique=True),
+        Index("ix_api_tokens_person", "person_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    label: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))  # the secret's first characters, shown
+    token_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the secret, hex
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_by: Mapped[str | None] = mapped_column(String(64), default=None)
