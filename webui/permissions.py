@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import abort
 from flask_babel import gettext as _
 
-from engine import Engine, NotFoundError, PersonView, TaskView
+from engine import CaseSummary, Engine, NotFoundError, PersonView, TaskView
 
 
 def may_see(engine: Engine, person: PersonView, task: TaskView) -> bool:
@@ -44,3 +44,29 @@ def require_claimable(person: PersonView, task: TaskView) -> None:
                 holder=task.assignee,
             ),
         )
+
+
+def require_holder(person: PersonView, task: TaskView) -> None:
+    """403 unless the person holds the task: someone else holds it, or nobody has claimed
+    it yet (claim it first)."""
+    require_claimable(person, task)
+    if task.assignee is None:
+        abort(403, description=_("此任务尚未认领。请先认领，再办理。"))
+
+
+def may_see_case(engine: Engine, person: PersonView, case: CaseSummary) -> bool:
+    """True when the person holds, held, owns or may claim a task of the case."""
+    if any(person.id in (t.assignee, t.owner) for t in case.open_tasks):
+        return True
+    return bool(engine.tasks(user=person.id, case=case.id, state=None, limit=1))
+
+
+def visible_case(engine: Engine, person: PersonView, key: str | int) -> CaseSummary:
+    """The case with its history, or the 404 page if the person may not see it."""
+    try:
+        case = engine.get_case(key)
+    except NotFoundError:
+        abort(404)
+    if not may_see_case(engine, person, case):
+        abort(404)
+    return case

@@ -50,6 +50,8 @@ ACTION_LABELS: Mapping[str, LazyString] = {
     "extension_decision": _l("延期审批"),
     "absence": _l("AB岗替岗"),
     "absence_cancel": _l("取消替岗"),
+    "return": _l("退回"),
+    "add_signer": _l("加签"),
 }
 
 TASK_STATES: Mapping[str, LazyString] = {
@@ -127,6 +129,19 @@ def inbox_rows(
         )
         for task in tasks
     ]
+
+
+def clock_stop(history: Iterable[AuditView]) -> AuditView | None:
+    """The audit line of the clock stop still running (时限中止), or None while the clock
+    runs. ``detail["by"] == "task"``: a step of the diagram stopped it (补正) and its end
+    restarts it; otherwise a person stopped it and a person resumes it."""
+    running: AuditView | None = None
+    for line in history:
+        if line.action == "clock_stop":
+            running = line
+        elif line.action == "clock_resume":
+            running = None
+    return running
 
 
 def diagram_states(

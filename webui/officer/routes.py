@@ -1,31 +1,33 @@
-"""Inbox (待办), the read-only task page, and claiming a task."""
+"""Inbox (待办), done (已办), search, the task page with completing it, the case page,
+and claiming a task. The other actions on a task are in ``webui.officer.actions``."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from markupsafe import Markup
 
-from engine import CaseSummary, NotFoundError, PersonView
-from webui.auth import OFFICER_GROUPS, current_person, roles_required
-from webui.diagram import elements, render_svg
+from engine import CaseSummary, ConflictError, FormValidationError
+from webui.auth import OFFICER_GROUPS, roles_required
 from webui.extensions import get_engine
 from webui.officer import bp
 from webui.officer.forms import ClaimForm
-from webui.permissions import require_claimable, visible_task
-from webui.progress import cards_by_task, diagram_states, inbox_rows, remaining_days, worse_card
+from webui.officer.pages import case_context, current_officer, forget_prefill, render_task
+from webui.officer.task_form import form_class, show_problems, submitted_data
+from webui.permissions import (
+    may_see_case,
+    require_claimable,
+    require_holder,
+    visible_case,
+    visible_task,
+)
+from webui.progress import inbox_rows, remaining_days
 
 log = logging.getLogger(__name__)
-
-
-def _me() -> PersonView:
-    person = current_person()
-    if person is None:  # roles_required lets no such request in
-        raise RuntimeError("an officer route ran without a logged-in person")
-    return person
+SEARCH_LIMIT = 50
+_me = current_officer
 
 
 @bp.route("/inbox")
@@ -43,50 +45,17 @@ def inbox() -> ResponseReturnValue:
         claimable=[r for r in rows if r.task.assignee is None],
         claim_form=ClaimForm(),
         now=now,
+        query="",
     )
 
 
 @bp.route("/tasks/<task_id>")
 @roles_required(*OFFICER_GROUPS)
 def task(task_id: str) -> ResponseReturnValue:
-    """A task with its case: summary, the task's form fields, history and diagram."""
+    """A task with its case: summary, the task's form and actions, history and diagram."""
     engine = get_engine()
     me = _me()
-    shown = visible_task(engine, me, task_id)
-    case = engine.get_case(shown.case_id)
-    now = engine.clock.now()
-    cards = engine.cards(case=case.id)
-    by_task, by_case = cards_by_task(cards)
-    source = engine.definition_xml(case.process_id, case.definition_version)
-    steps = elements(source, case.process_id)
-    states = diagram_states(
-        steps, history=case.history, open_tasks=case.open_tasks, cards=cards, now=now
-    )
-    try:
-        diagram: Markup | None = Markup(  # noqa: S704  (render_svg escapes names and ids)
-            render_svg(source, states=states, process_id=case.process_id)
-        )
-    except ValueError as exc:  # a diagram without its drawing (BPMNDI)
-        log.warning("case %s: diagram not drawn: %s", case.business_key, exc)
-        diagram = None
-    return render_template(
-        "officer/task.html",
-        task=shown,
-        case=case,
-        item_name=_item_name(case),
-        applicant=case.data.get("applicant"),
-        task_remaining=remaining_days(engine, now, shown.due_at),
-        case_remaining=remaining_days(engine, now, case.due_at),
-        task_card=worse_card(by_task.get(shown.id)),
-        case_card=by_case.get(case.id),
-        steps=steps,
-        states=states,
-        diagram=diagram,
-        names=_names({line.actor for line in case.history} | {shown.assignee}),
-        claim_form=ClaimForm(),
-        may_claim=shown.state == "open" and shown.assignee is None,
-        now=now,
-    )
+    return render_task(engine, me, visible_task(engine, me, task_id))
 
 
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])
@@ -108,22 +77,99 @@ def claim(task_id: str) -> ResponseReturnValue:
     return redirect(url_for("officer.task", task_id=shown.id))
 
 
-def _item_name(case: CaseSummary) -> str | None:
-    if not case.item_code:
-        return None
-    try:
-        return get_engine().service_item(case.item_code).name
-    except NotFoundError:
-        return None
+@bp.route("/tasks/<task_id>/complete", methods=["POST"])
+@roles_required(*OFFICER_GROUPS)
+def complete(task_id: str) -> ResponseReturnValue:
+    """Complete the task with its form and an opinion (审批意见), then back to the inbox.
 
-
-def _names(person_ids: set[str | None]) -> dict[str, str]:
-    """Person id → name, for the people a page mentions."""
+    Pressing submit twice acts once: the second request finds the task completed by this
+    person and says so. A page loaded before the case changed (another step moved it) is
+    refused (409) with the entered values kept, so the person can look and submit again.
+    """
     engine = get_engine()
-    names: dict[str, str] = {}
-    for person_id in sorted(p for p in person_ids if p):
-        try:
-            names[person_id] = engine.person(person_id).name
-        except NotFoundError:
-            names[person_id] = person_id
-    return names
+    me = _me()
+    shown = visible_task(engine, me, task_id)
+    if shown.state != "open":
+        return _already_done(shown.id, shown.completed_by == me.id, shown.business_key)
+    require_holder(me, shown)
+    form = form_class(shown.form)()
+    if not form.validate_on_submit():
+        return render_task(engine, me, shown, status=422, task_form=form)
+    try:
+        version = int(form.expected_version.data or "")
+    except ValueError:
+        version = None
+    try:
+        engine.complete(
+            shown.id,
+            actor=me.id,
+            data=submitted_data(form, shown.form),
+            opinion=form.opinion.data or None,
+            expected_version=version,
+        )
+    except FormValidationError as exc:
+        unplaced = show_problems(form, exc.problems)
+        problem = _("请按提示修改后重新提交。") + (" " + "；".join(unplaced) if unplaced else "")
+        return render_task(engine, me, shown, status=422, task_form=form, problem=problem)
+    except ConflictError:
+        now = engine.get_task(shown.id)
+        if now.state != "open":  # the same form, sent twice at the same moment
+            return _already_done(now.id, now.completed_by == me.id, now.business_key)
+        form.expected_version.data = str(engine.get_case(shown.case_id).row_version)
+        problem = _(
+            "提交未生效：打开本页后，办件已被他人更新。请查看下方最新情况，确认后再次提交。"
+        )
+        return render_task(engine, me, now, status=409, task_form=form, problem=problem)
+    forget_prefill(shown.id)
+    flash(
+        _(
+            "已办理：%(step)s（%(case)s）",
+            step=shown.name or shown.element_id,
+            case=shown.business_key,
+        ),
+        "success",
+    )
+    return redirect(url_for("officer.inbox"))
+
+
+def _already_done(task_id: str, by_me: bool, key: str) -> ResponseReturnValue:
+    if by_me:
+        flash(_("已办理：此任务您已经办理完成，无需重复提交。"), "info")
+        return redirect(url_for("officer.inbox"))
+    flash(_("此任务已由他人办理或已取消，无需再办理。请查看办件的最新情况。"), "warning")
+    return redirect(url_for("officer.case", key=key))
+
+
+@bp.route("/done")
+@roles_required(*OFFICER_GROUPS)
+def done() -> ResponseReturnValue:
+    """The tasks the person completed, newest first (已办)."""
+    engine = get_engine()
+    return render_template("officer/done.html", tasks=engine.done(_me().id))
+
+
+@bp.route("/cases/<key>")
+@roles_required(*OFFICER_GROUPS)
+def case(key: str) -> ResponseReturnValue:
+    """A case: summary, open steps, timeline and diagram (404 unless the person holds,
+    held or may claim a task of it)."""
+    engine = get_engine()
+    ctx = case_context(engine, visible_case(engine, _me(), key))
+    ctx["open_remaining"] = {
+        t.id: remaining_days(engine, ctx["now"], t.due_at) for t in ctx["case"].open_tasks
+    }
+    return render_template("officer/case.html", **ctx)
+
+
+@bp.route("/search")
+@roles_required(*OFFICER_GROUPS)
+def search() -> ResponseReturnValue:
+    """Cases by number or applicant (only those the person may see)."""
+    engine = get_engine()
+    me = _me()
+    query = (request.args.get("q") or "").strip()[:100]
+    found: list[CaseSummary] = []
+    if query:
+        candidates = engine.find_cases(query, limit=SEARCH_LIMIT)
+        found = [c for c in candidates if may_see_case(engine, me, c)]
+    return render_template("officer/search.html", query=query, cases=found)
