@@ -22,6 +22,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import Engine, TimerWorker
 from webui import auth, errors, formatting
+from webui.account import bp as account_bp
+from webui.admin import bp as admin_bp
+from webui.api import bp as api_bp
 from webui.auth.forms import LogoutForm
 from webui.config import DEFAULTS, from_env
 from webui.extensions import ENGINE_KEY, WORKER_KEY, babel, csrf
@@ -97,6 +100,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None
 
     app.register_blueprint(main_bp)
     app.register_blueprint(officer_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(account_bp)
+    csrf.exempt(api_bp)  # token-authenticated, no cookies: no CSRF
+    app.register_blueprint(api_bp)
 
     app.context_processor(_template_context)
     app.after_request(_security_headers)

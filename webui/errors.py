@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -93,9 +93,10 @@ _CSRF_DETAIL = _l("表单的安全令牌缺失或已过期（例如页面打开�
 def render_error(status: int, detail: str | LazyString | None = None) -> ResponseReturnValue:
     """The error page (or, for the JSON API, a JSON body) for ``status``."""
     title, advice = PAGES.get(status, PAGES[500] if status >= 500 else PAGES[400])
-    if request.blueprint == "api":
-        body = {"error": status, "title": str(title), "message": str(detail or advice)}
-        return jsonify(body), status
+    if request.blueprint == "api":  # the API's one error shape (webui.api.errors)
+        from webui.api.errors import error_response
+
+        return error_response(status, str(detail or advice))
     return (
         render_template(
             "errors/error.html", status=status, title=title, advice=advice, detail=detail
