@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help="set up a demo database: schema, demo organisation, "
-        "the shipped process library and a sample case",
+        "the shipped process library and sample cases in various states",
     )
     p.add_argument("--key", default="DEMO-0001", help="case number of the sample case")
 

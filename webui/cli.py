@@ -41,8 +41,8 @@ def add_serve_command(sub: Any) -> None:
     p.add_argument(
         "--demo",
         action="store_true",
-        help="load the demo organisation, the process library and a sample case first, "
-        "and print the demo logins",
+        help="load the demo organisation, the process library and sample cases in various "
+        "states first, and print the demo logins",
     )
     p.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
     p.set_defaults(handler=serve)
@@ -62,7 +62,8 @@ def serve(args: argparse.Namespace) -> int:
     if args.demo:
         loaded = load_demo(engine)
         print(f"demo loaded: {', '.join(loaded['processes'])}")  # type: ignore[arg-type]
-        print(f"sample case: {loaded['sample_case']}")
+        more = ", ".join(loaded["more_cases"])  # type: ignore[arg-type]
+        print(f"sample cases: {loaded['sample_case']}" + (f", {more}" if more else ""))
         print("demo logins (user / password):")
         for login in DEMO_LOGINS:
             print(f"  {login.person_id:<14} {login.password:<10} {login.what}")

@@ -145,6 +145,11 @@ def test_demo_logins_work_after_the_demo_is_loaded(tmp_path: Path, clock: FakeCl
     try:
         loaded = load_demo(engine)
         assert loaded["sample_case"] == "DEMO-0001"
+        assert len(loaded["more_cases"]) == 7  # type: ignore[arg-type]
+        states = {c.business_key: c.status for c in engine.list_cases()}
+        assert states["DEMO-0005"] == states["DEMO-0006"] == "completed"
+        waiting_at = {t.business_key: t.element_id for t in engine.tasks()}
+        assert waiting_at["DEMO-0002"] == "handle" and waiting_at["DEMO-0004"] == "approve"
         assert load_demo(engine)["sample_case"] == "DEMO-0001 (already there)"
         for login in DEMO_LOGINS:
             assert engine.check_password(login.person_id, login.password), login.person_id
