@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -789,12 +789,18 @@ class Engine:
         live_only: bool = True,
         department: str | None = None,
         case: str | int | None = None,
+        case_ids: Collection[int] | None = None,
     ) -> list[CardView]:
-        """Yellow and red cards (live ones by default), red first."""
+        """Yellow and red cards (live ones by default), red first: all, of a department,
+        of one case, or of the cases ``case_ids`` (e.g. those of an inbox)."""
         with self.runtime.call(readonly=True) as call:
             case_id = instances.get_case_row(call, case).id if case is not None else None
             return supervision.cards(
-                call, live_only=live_only, department=department, case_id=case_id
+                call,
+                live_only=live_only,
+                department=department,
+                case_id=case_id,
+                case_ids=case_ids,
             )
 
     def notices(self, person: str, *, open_only: bool = True) -> list[NoticeView]:

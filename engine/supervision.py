@@ -27,6 +27,7 @@ The engine watches every deadline with rule timers (``engine.timers``):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -899,8 +900,12 @@ def cards(
     live_only: bool = True,
     department: str | None = None,
     case_id: int | None = None,
+    case_ids: Collection[int] | None = None,
 ) -> list[CardView]:
-    """Cards (live ones by default), red first, then by due moment."""
+    """Cards (live ones by default), red first, then by due moment; of one case
+    (``case_id``) or of some cases (``case_ids``) when given."""
+    if case_ids is not None and not case_ids:
+        return []
     stmt = select(Card)
     if live_only:
         stmt = stmt.where(Card.cleared_at.is_(None))
@@ -908,6 +913,8 @@ def cards(
         stmt = stmt.where(Card.department_id == department)
     if case_id is not None:
         stmt = stmt.where(Card.case_id == case_id)
+    if case_ids is not None:
+        stmt = stmt.where(Card.case_id.in_(sorted(set(case_ids))))
     rows = list(call.session.scalars(stmt.order_by(Card.color.desc(), Card.due_at, Card.id)))
     keys = _business_keys(call, {c.case_id for c in rows})
     return [

@@ -154,6 +154,17 @@ def test_case_gets_its_own_cards_against_the_promised_deadline(
     assert _cards(permit) == []
 
 
+def test_cards_of_some_cases_only(permit: Engine, clock: FakeClock) -> None:
+    permit.start_case("general_permit", "GP-2", item="T-0101")
+    clock.set(bj(2025, 11, 3, 17, 31))  # both cases' 受理 has one working day left
+    permit.fire_due_timers()
+    first, second = (permit.get_case(key).id for key in ("GP-1", "GP-2"))
+    assert {key for _, _, key in _cards(permit)} == {"GP-1", "GP-2"}
+    assert _cards(permit, case_ids=[second]) == [("yellow", "accept", "GP-2")]
+    assert {key for _, _, key in _cards(permit, case_ids={first, second})} == {"GP-1", "GP-2"}
+    assert _cards(permit, case_ids=[]) == []  # an empty inbox asks for no cards
+
+
 def test_no_card_turns_red_while_the_clock_is_stopped_and_an_extension_clears_it(
     permit: Engine, clock: FakeClock
 ) -> None:

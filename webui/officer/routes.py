@@ -38,7 +38,9 @@ def inbox() -> ResponseReturnValue:
     engine = get_engine()
     me = _me()
     now = engine.clock.now()
-    rows = inbox_rows(engine, engine.inbox(me.id), engine.cards(), now)
+    tasks = engine.inbox(me.id)
+    cards = engine.cards(case_ids={t.case_id for t in tasks})  # of these cases only
+    rows = inbox_rows(engine, tasks, cards, now)
     return render_template(
         "officer/inbox.html",
         held=[r for r in rows if r.task.assignee == me.id],
