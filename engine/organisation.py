@@ -38,6 +38,12 @@ from engine.store.models import (
 )
 from engine.views import DepartmentView, PersonView, PostView
 
+# How passwords are hashed (werkzeug's method string). scrypt, werkzeug's default, costs
+# about 0.1 s a hash on purpose. The test suite lowers the cost for its throwaway demo
+# logins; a stored hash names its own method, so checking works whatever this is now.
+DEFAULT_HASH_METHOD = "scrypt"
+PASSWORD_HASH_METHOD = DEFAULT_HASH_METHOD
+
 
 def groups_of(session: Session, person_id: str) -> frozenset[str]:
     """Return every group the person belongs to (see the module docstring)."""
@@ -118,7 +124,7 @@ def check_password(session: Session, person_id: str, password: str) -> bool:
 def set_password(session: Session, person_id: str, password: str) -> None:
     """Store a salted hash of ``password`` for the person."""
     person = require_person(session, person_id)
-    person.password_hash = generate_password_hash(password)
+    person.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
 
 
 def departments(session: Session) -> list[DepartmentView]:
@@ -275,7 +281,9 @@ def load(session: Session, data: Mapping[str, Any], *, replace: bool = False) ->
         row_person.email = person.get("email")
         row_person.phone = person.get("phone")
         if person.get("password"):
-            row_person.password_hash = generate_password_hash(person["password"])
+            row_person.password_hash = generate_password_hash(
+                person["password"], method=PASSWORD_HASH_METHOD
+            )
         session.add(row_person)
         session.flush()
         if replace:

@@ -101,3 +101,22 @@ def test_an_admin_cannot_deactivate_themselves(engine: Engine) -> None:
 def test_set_person_active_of_an_unknown_person_is_not_found(engine: Engine) -> None:
     with pytest.raises(NotFoundError):
         engine.set_person_active("nobody", False, actor="admin")
+
+
+def test_passwords_are_stored_as_scrypt_hashes_outside_the_test_suite(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite hashes with one PBKDF2 round for speed (conftest); the product's method is
+    scrypt, and a hash made either way still verifies after the method changes."""
+    from engine import organisation
+
+    monkeypatch.setattr(organisation, "PASSWORD_HASH_METHOD", organisation.DEFAULT_HASH_METHOD)
+    engine.set_password("zhangwei", "a-new-secret-9")
+    with engine.runtime.call(readonly=True) as call:
+        stored = call.session.execute(
+            sa.text("SELECT password_hash FROM people WHERE id = 'zhangwei'")
+        ).scalar_one()
+    assert stored.startswith("scrypt:")
+    assert "a-new-secret-9" not in stored
+    assert engine.check_password("zhangwei", "a-new-secret-9")
+    assert engine.check_password("window01", "demo123")  # hashed with the suite's method
