@@ -35,6 +35,18 @@ GENERAL_PERMIT = [
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """Hash the demo logins with one PBKDF2 round instead of scrypt (0.1 s each, 30 people
+    per engine): the hashes are thrown away with each test's database. Tests of the
+    password rules themselves still check hashing and verification end to end."""
+    from engine import organisation
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(organisation, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1")
+        yield
+
+
 def _pg_base_url() -> str:
     url = os.environ.get("XIAONENG_TEST_DATABASE_URL") or DEFAULT_PG
     if url.startswith("postgresql://"):
@@ -113,6 +125,23 @@ def engine(db_url: str, clock: FakeClock) -> Iterator[Engine]:
     eng = make_engine(db_url, clock)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def permit(engine: Engine) -> Engine:
+    """general_permit deployed, the test items loaded, case GP-1 for item T-0101 waiting
+    for acceptance (受理). Test modules that need more override it (``permit(permit)``)."""
+    engine.deploy(GENERAL_PERMIT, actor="admin")
+    engine.load_items([TEST_ITEMS])
+    engine.start_case(
+        "general_permit",
+        "GP-1",
+        actor="window01",
+        data={"applicant": "某某建设有限公司"},
+        title="建筑工程施工许可",
+        item="T-0101",
+    )
+    return engine
 
 
 @pytest.fixture

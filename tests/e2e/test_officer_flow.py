@@ -8,29 +8,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from engine import Engine, FakeClock
-from tests.conftest import GENERAL_PERMIT, TEST_ITEMS
 from tests.e2e.conftest import LogIn, NewPage, Shoot
 from tests.helpers import only_task
-
-
-@pytest.fixture
-def permit(engine: Engine) -> Engine:
-    """general_permit deployed, the test items loaded, case GP-1 waiting for acceptance."""
-    engine.deploy(GENERAL_PERMIT, actor="admin")
-    engine.load_items([TEST_ITEMS])
-    engine.start_case(
-        "general_permit",
-        "GP-1",
-        actor="window01",
-        data={"applicant": "某某建设有限公司"},
-        title="建筑工程施工许可",
-        item="T-0101",
-    )
-    return engine
 
 
 def test_login_page_refuses_a_wrong_password(page: Page, shoot: Shoot) -> None:

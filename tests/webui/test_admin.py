@@ -51,22 +51,6 @@ ROUTE_ARGS: dict[str, Any] = {
 
 
 @pytest.fixture
-def permit(engine: Engine) -> Engine:
-    """general_permit deployed, the test items loaded, one case GP-1 for item T-0101."""
-    engine.deploy(GENERAL_PERMIT, actor="admin")
-    engine.load_items([TEST_ITEMS])
-    engine.start_case(
-        "general_permit",
-        "GP-1",
-        actor="window01",
-        data={"applicant": "某某建设有限公司"},
-        title="建筑工程施工许可",
-        item="T-0101",
-    )
-    return engine
-
-
-@pytest.fixture
 def admin(login_as: Login) -> FlaskClient:
     return login_as("admin")
 

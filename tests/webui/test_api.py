@@ -13,27 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine import Engine
-from tests.conftest import BPMN, GENERAL_PERMIT, TEST_ITEMS
+from tests.conftest import BPMN, GENERAL_PERMIT
 from tests.helpers import act, only_task
 
 Headers = dict[str, str]
 Bearer = Callable[[str], Headers]
-
-
-@pytest.fixture
-def permit(engine: Engine) -> Engine:
-    """general_permit deployed, the test items loaded, case GP-1 for item T-0101."""
-    engine.deploy(GENERAL_PERMIT, actor="admin")
-    engine.load_items([TEST_ITEMS])
-    engine.start_case(
-        "general_permit",
-        "GP-1",
-        actor="window01",
-        data={"applicant": "某某建设有限公司"},
-        title="建筑工程施工许可",
-        item="T-0101",
-    )
-    return engine
 
 
 @pytest.fixture

@@ -6,31 +6,13 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
-import pytest
 from flask.testing import FlaskClient
 from lxml import etree
 
 from engine import Engine, FakeClock
-from tests.conftest import GENERAL_PERMIT, TEST_ITEMS
 from tests.helpers import act, csrf_token, only_task, post_form
 
 Login = Callable[..., FlaskClient]
-
-
-@pytest.fixture
-def permit(engine: Engine) -> Engine:
-    """general_permit deployed, the test items loaded, one case GP-1 for item T-0101."""
-    engine.deploy(GENERAL_PERMIT, actor="admin")
-    engine.load_items([TEST_ITEMS])
-    engine.start_case(
-        "general_permit",
-        "GP-1",
-        actor="window01",
-        data={"applicant": "某某建设有限公司"},
-        title="建筑工程施工许可",
-        item="T-0101",
-    )
-    return engine
 
 
 def _text(response) -> str:  # type: ignore[no-untyped-def]

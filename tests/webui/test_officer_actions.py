@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import Engine
-from tests.conftest import BPMN, GENERAL_PERMIT, TEST_ITEMS
+from tests.conftest import BPMN
 from tests.helpers import act, csrf_token, only_task
 
 Login = Callable[..., FlaskClient]
@@ -18,21 +18,10 @@ _VERSION = re.compile(r'name="expected_version" type="hidden" value="(\d+)"')
 
 
 @pytest.fixture
-def permit(engine: Engine) -> Engine:
-    """general_permit deployed, one case GP-1 (item T-0101) whose acceptance step window01
-    holds."""
-    engine.deploy(GENERAL_PERMIT, actor="admin")
-    engine.load_items([TEST_ITEMS])
-    engine.start_case(
-        "general_permit",
-        "GP-1",
-        actor="window01",
-        data={"applicant": "某某建设有限公司"},
-        title="建筑工程施工许可",
-        item="T-0101",
-    )
-    engine.claim(only_task(engine, "GP-1").id, actor="window01")
-    return engine
+def permit(permit: Engine) -> Engine:
+    """GP-1 (item T-0101, housing) with its acceptance step held by window01."""
+    permit.claim(only_task(permit, "GP-1").id, actor="window01")
+    return permit
 
 
 def _page(web: FlaskClient, url: str) -> str:

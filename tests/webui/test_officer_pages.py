@@ -8,27 +8,16 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import Engine
-from tests.conftest import GENERAL_PERMIT, TEST_ITEMS
 from tests.helpers import act, csrf_token, only_task
 
 Login = Callable[..., FlaskClient]
 
 
 @pytest.fixture
-def permit(engine: Engine) -> Engine:
+def permit(permit: Engine) -> Engine:
     """GP-1 (item T-0101, housing) with its acceptance step held by window01."""
-    engine.deploy(GENERAL_PERMIT, actor="admin")
-    engine.load_items([TEST_ITEMS])
-    engine.start_case(
-        "general_permit",
-        "GP-1",
-        actor="window01",
-        data={"applicant": "某某建设有限公司"},
-        title="建筑工程施工许可",
-        item="T-0101",
-    )
-    engine.claim(only_task(engine, "GP-1").id, actor="window01")
-    return engine
+    permit.claim(only_task(permit, "GP-1").id, actor="window01")
+    return permit
 
 
 def _page(web: FlaskClient, url: str) -> str:
