@@ -4,9 +4,11 @@ Use :class:`Engine`; everything it returns is a small frozen dataclass from
 :mod:`engine.views`; everything it raises is an :class:`XiaonengError`.
 """
 
+from engine.accountability import FAULT_LEVELS, FLAG_THRESHOLD
 from engine.api import Engine
 from engine.clock import Clock, FakeClock, SystemClock
-from engine.demo import DEMO_LOGINS, DemoLogin, load_demo
+from engine.dashboard import WeekFigures
+from engine.demo import DEMO_APPLICANT, DEMO_LOGINS, DemoLogin, load_demo
 from engine.errors import (
     CaseError,
     ConflictError,
@@ -20,42 +22,67 @@ from engine.errors import (
     ScriptError,
     XiaonengError,
 )
+from engine.metrics import DepartmentFigures, PersonFigures
 from engine.parsing import SourceFile
 from engine.supervision import EscalationLevel, SupervisionRules
 from engine.views import (
+    RATING_LEVELS,
     AbsenceView,
     ApiTokenView,
+    ApplicantView,
     AuditView,
+    CardCountView,
     CardView,
+    CaseAlertView,
     CaseSummary,
+    DashboardView,
     DefinitionView,
     DepartmentView,
     DeploymentResult,
     FaultRecordView,
     FormFieldView,
+    MaterialView,
     MigrationResult,
     NoticeView,
     PersonView,
     PostView,
+    ProgressExtension,
+    ProgressStep,
+    ProgressStop,
+    ProgressView,
+    RatingView,
+    ReceiptView,
     SignReplyView,
+    StepAlertView,
+    StepOverdueCountView,
     TaskView,
     TimerView,
+    Upload,
 )
 from engine.worker import TimerWorker
 
 __all__ = [
+    "DEMO_APPLICANT",
     "DEMO_LOGINS",
+    "FAULT_LEVELS",
+    "FLAG_THRESHOLD",
+    "RATING_LEVELS",
     "AbsenceView",
     "ApiTokenView",
+    "ApplicantView",
     "AuditView",
+    "CardCountView",
     "CardView",
+    "CaseAlertView",
     "CaseError",
     "CaseSummary",
     "Clock",
     "ConflictError",
+    "DashboardView",
     "DefinitionProblem",
     "DefinitionView",
     "DemoLogin",
+    "DepartmentFigures",
     "DepartmentView",
     "DeploymentResult",
     "Engine",
@@ -67,20 +94,32 @@ __all__ = [
     "FormValidationError",
     "InvalidDefinitionError",
     "InvalidInputError",
+    "MaterialView",
     "MigrationResult",
     "NotFoundError",
     "NotPermittedError",
     "NoticeView",
+    "PersonFigures",
     "PersonView",
     "PostView",
+    "ProgressExtension",
+    "ProgressStep",
+    "ProgressStop",
+    "ProgressView",
+    "RatingView",
+    "ReceiptView",
     "ScriptError",
     "SignReplyView",
     "SourceFile",
+    "StepAlertView",
+    "StepOverdueCountView",
     "SupervisionRules",
     "SystemClock",
     "TaskView",
     "TimerView",
     "TimerWorker",
+    "Upload",
+    "WeekFigures",
     "XiaonengError",
     "load_demo",
 ]

@@ -66,6 +66,10 @@ AUDITED_ACTIONS = frozenset(
         "migrate",
         "return",
         "add_signer",
+        "applicant_register",
+        "material",
+        "supplement",
+        "rating",
     }
 )
 

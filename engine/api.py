@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case as sql_case
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.orm import defer
 
 from engine import (
     absences,
     accountability,
+    applicants,
     caseops,
     deadlines,  # noqa: F401  (registers the deadline helpers for diagrams)
     definitions,
@@ -27,14 +29,21 @@ from engine import (
     metrics,
     organisation,
     parsing,
+    portal,
+    ratings,
     signals,
     supervision,
     tasks,
     timers,
     tokens,
 )
+from engine import materials as materials_mod
 from engine.calendar import Fallback, WorkCalendar, YearSchedule, parse_schedule_file
 from engine.clock import Clock
+from engine.dashboard import WeekFigures, week_starts
+from engine.dashboard import dashboard as dashboard_at
+from engine.dashboard import fault_record as fault_record_by_id
+from engine.dashboard import overdue_by_step as overdue_steps_by_step
 from engine.errors import (
     CaseError,
     ConflictError,
@@ -50,20 +59,28 @@ from engine.tasks import Acted
 from engine.views import (
     AbsenceView,
     ApiTokenView,
+    ApplicantView,
     AuditView,
     CardView,
     CaseSummary,
+    DashboardView,
     DefinitionView,
     DepartmentView,
     DeploymentResult,
     FaultRecordView,
+    MaterialView,
     MigrationResult,
     NoticeView,
     PersonView,
     PostView,
+    ProgressView,
+    RatingView,
+    ReceiptView,
     SignReplyView,
+    StepOverdueCountView,
     TaskView,
     TimerView,
+    Upload,
 )
 
 T = TypeVar("T")
@@ -79,6 +96,10 @@ class Engine:
         clock: where "now" comes from (tests pass a :class:`~engine.clock.FakeClock`).
         create_schema: create or upgrade the schema on start (embedded mode, tests).
         workflow_cache_size: deserialized workflows kept in memory (0 disables the cache).
+        materials_dir: where application materials are stored; default
+            ``XIAONENG_MATERIALS_DIR``, else ``materials`` next to a SQLite database file,
+            else ``./materials``.
+        max_material_bytes: the largest material file accepted.
     """
 
     def __init__(
@@ -94,6 +115,8 @@ class Engine:
         calendar_fallback: Fallback | None = None,
         timer_attempts: int = timers.MAX_ATTEMPTS,
         supervision_rules: supervision.SupervisionRules | None = None,
+        materials_dir: str | Path | None = None,
+        max_material_bytes: int = 20 * 1024 * 1024,
     ) -> None:
         self.sa_engine = sa_engine or db.make_engine(database_url)
         self.timezone = timezone or os.environ.get("XIAONENG_TIMEZONE", "Asia/Shanghai")
@@ -111,6 +134,14 @@ class Engine:
         self.runtime.supervision = supervision_rules or supervision.rules_from_env()
         self.runtime.send_signal = signals.send
         signals.load_hooks()
+        self.materials_dir = Path(
+            materials_dir
+            or os.environ.get("XIAONENG_MATERIALS_DIR")
+            or _default_materials_dir(self.sa_engine)
+        )
+        if isinstance(max_material_bytes, bool) or max_material_bytes <= 0:
+            raise InvalidInputError("max_material_bytes must be a number of bytes > 0")
+        self.max_material_bytes = max_material_bytes
         if create_schema:
             self.init_db()
 
@@ -232,6 +263,11 @@ class Engine:
         """A person with their groups."""
         with self.runtime.read() as session:
             return organisation.get_person(session, person_id)
+
+    def person_names(self, person_ids: Iterable[str | None]) -> dict[str, str]:
+        """Person id -> name for the ids given (unknown ids are left out)."""
+        with self.runtime.read() as session:
+            return organisation.person_names(session, (p for p in person_ids if p))
 
     def check_password(self, person_id: str, password: str) -> bool:
         """True when the password is right for an active person."""
@@ -387,7 +423,11 @@ class Engine:
     ) -> list[CaseSummary]:
         """Cases, newest first; ``department``: cases its service items lead (主办部门)."""
         with self.runtime.call(readonly=True) as call:
-            stmt = select(Case, Definition).join(Definition, Definition.id == Case.definition_id)
+            stmt = (
+                select(Case, Definition)
+                .join(Definition, Definition.id == Case.definition_id)
+                .options(defer(Case.state, raiseload=True))
+            )
             if process_id:
                 stmt = stmt.where(Case.process_id == process_id)
             if status:
@@ -421,6 +461,7 @@ class Engine:
             stmt = (
                 select(Case, Definition)
                 .join(Definition, Definition.id == Case.definition_id)
+                .options(defer(Case.state, raiseload=True))
                 .where(
                     or_(
                         prefix,
@@ -637,28 +678,31 @@ class Engine:
 
     # -- human tasks -----------------------------------------------------------------------
 
-    def inbox(self, person: str) -> list[TaskView]:
-        """Open tasks the person holds or may claim, most urgent first."""
+    def inbox(self, person: str | PersonView) -> list[TaskView]:
+        """Open tasks the person holds or may claim, most urgent first. Given the
+        :class:`PersonView` of :meth:`person` (e.g. loaded once per web request), its
+        task groups are used as they are."""
         with self.runtime.call(readonly=True) as call:
-            groups = organisation.task_groups_of(call.session, person)
-            return tasks.inbox(call, person, groups)
+            person_id, groups = _task_groups(call, person)
+            return tasks.inbox(call, person_id, groups)
 
     def tasks(
         self,
         *,
-        user: str | None = None,
+        user: str | PersonView | None = None,
         group: str | None = None,
         case: str | int | None = None,
         state: str | None = "open",
         limit: int = 200,
     ) -> list[TaskView]:
-        """Tasks filtered by user (holder or candidate), group, case and state."""
+        """Tasks filtered by user (holder or candidate; a :class:`PersonView` brings its
+        task groups), group, case and state."""
         with self.runtime.call(readonly=True) as call:
             case_id = instances.get_case_row(call, case).id if case is not None else None
-            groups = organisation.task_groups_of(call.session, user) if user else frozenset()
+            user_id, groups = _task_groups(call, user) if user else (None, frozenset())
             return tasks.query(
                 call,
-                user=user,
+                user=user_id,
                 user_groups=groups,
                 group=group,
                 case_id=case_id,
@@ -850,6 +894,11 @@ class Engine:
                 limit=limit,
             )
 
+    def fault_record(self, record_id: int) -> FaultRecordView:
+        """One accountability record (an original, not a review) with its latest review."""
+        with self.runtime.call(readonly=True) as call:
+            return fault_record_by_id(call.session, record_id)
+
     def review_fault(
         self,
         record_id: int,
@@ -931,6 +980,298 @@ class Engine:
         with self.runtime.call(readonly=True) as call:
             until = _up_to_now(since, until, call.now)
             return metrics.person_figures(call.conn, since, until, department, person)
+
+    # -- the supervision dashboard (电子监察) -------------------------------------------------
+
+    def dashboard(
+        self,
+        *,
+        department: str | None = None,
+        limit: int = 10,
+        nearing_days: int = 2,
+        deemed_days: int = 30,
+    ) -> DashboardView:
+        """The supervision dashboard now: live cards per department, overdue steps and
+        cases, cases within ``nearing_days`` working days of their promised limit, deemed
+        consents and acceptances of the last ``deemed_days`` days, open efficiency
+        complaints (each list the first ``limit``; the totals count all)."""
+        if isinstance(deemed_days, bool) or not isinstance(deemed_days, int):
+            raise InvalidInputError("deemed_days must be a whole number of days")
+        if not 1 <= deemed_days <= 366:
+            raise InvalidInputError("deemed_days must be from 1 to 366")
+        with self.runtime.call(readonly=True) as call:
+            return dashboard_at(
+                call.session,
+                call.now,
+                self._calendar_on(call.conn),
+                department=department,
+                limit=limit,
+                nearing_days=nearing_days,
+                deemed_since=call.now - timedelta(days=deemed_days),
+            )
+
+    def overdue_by_step(
+        self, start: date, end: date, *, department: str | None = None, limit: int = 20
+    ) -> list[StepOverdueCountView]:
+        """Overdue steps of the local dates ``start``..``end`` per process step (process,
+        element, name), the most first; counted as the metrics count them."""
+        since, until = metrics.period_bounds(start, end, self.timezone)
+        with self.runtime.call(readonly=True) as call:
+            until = _up_to_now(since, until, call.now)
+            return overdue_steps_by_step(call.conn, since, until, department, limit)
+
+    def weekly_figures(
+        self, *, weeks: int = 8, until: date | None = None, department: str | None = None
+    ) -> list[WeekFigures]:
+        """Per-department figures of each of the ``weeks`` weeks (Monday to Sunday) up to
+        the week of ``until`` (default: today), oldest first: one statement a week."""
+        with self.runtime.call(readonly=True) as call:
+            last = until or call.now.astimezone(ZoneInfo(self.timezone)).date()
+            found = []
+            for monday in week_starts(last, weeks):
+                sunday = monday + timedelta(days=6)
+                since, end = metrics.period_bounds(monday, sunday, self.timezone)
+                if since > call.now:
+                    figures: list[metrics.DepartmentFigures] = []
+                else:
+                    end = _up_to_now(since, end, call.now)
+                    figures = metrics.department_figures(call.conn, since, end, department)
+                found.append(WeekFigures(monday, sunday, tuple(figures)))
+            return found
+
+    # -- the applicant portal (网上办事) -----------------------------------------------------
+
+    def register_applicant(
+        self,
+        login: str,
+        password: str,
+        name: str,
+        *,
+        kind: str = "person",
+        phone: str | None = None,
+        email: str | None = None,
+    ) -> ApplicantView:
+        """Create an applicant's portal account (a taken login is a ConflictError)."""
+        values = applicants.prepare(
+            login=login, password=password, name=name, kind=kind, phone=phone, email=email
+        )
+        with self.runtime.call() as call:
+            return applicants.register(call.session, values, call.now)
+
+    def check_applicant(self, login: str, password: str) -> ApplicantView | None:
+        """The applicant's account when the password is right, else None."""
+        with self.runtime.read() as session:
+            found = applicants.credentials(session, login)
+        return applicants.verify(found, password)
+
+    def applicant(self, applicant_id: int) -> ApplicantView:
+        """An applicant's account."""
+        with self.runtime.read() as session:
+            return applicants.get(session, applicant_id)
+
+    def apply(
+        self,
+        item_code: str,
+        *,
+        applicant_name: str,
+        data: Mapping[str, Any] | None = None,
+        materials: Sequence[Upload] = (),
+        applicant_id: int | None = None,
+        actor: str,
+        title: str | None = None,
+        submission: str | None = None,
+    ) -> ReceiptView:
+        """Apply for a service item: start its process (newest version) with a new case
+        number and query code, store the materials; return the receipt (收件回执).
+
+        ``actor``: ``applicant:<id>`` online, the officer's id at the window (S1).
+        ``submission``: the form's idempotency key; the same key from the same actor
+        again returns the first receipt instead of starting a second case.
+        """
+        payload, name = portal.application_data(data, applicant_name)
+        files = self._checked(materials)
+        if title is not None and len(title) > 400:
+            raise InvalidInputError("the title is longer than 400 characters")
+        portal.check_submission(submission)
+
+        def act(call: Call, stash: materials_mod.Stash) -> ReceiptView:
+            item = portal.check_application(call, item_code, actor, applicant_id)
+            case = portal.start(
+                call,
+                stash,
+                process_id=item.process,
+                item=item,
+                business_key=portal.next_case_number(call, item.code, self.timezone),
+                data=payload,
+                files=files,
+                applicant_id=applicant_id,
+                actor=actor,
+                title=title or f"{item.name}（{name}）",
+                submission=submission,
+            )
+            return portal.receipt(call, portal.case_row(call, case.business_key))
+
+        return self._new_case(act, submission, actor)
+
+    def file_complaint(
+        self,
+        *,
+        applicant_id: int | None,
+        complainant: str,
+        contact: str,
+        content: str,
+        concerned_case: str | None = None,
+        department: str | None = None,
+        person: str | None = None,
+        actor: str,
+        submission: str | None = None,
+    ) -> ReceiptView:
+        """File an efficiency complaint (效能投诉): start ``efficiency_complaint`` with
+        its own case number ``TS-<date>-<n>`` and query code; return the receipt.
+        ``submission`` as for :meth:`apply`."""
+        portal.check_submission(submission)
+
+        def act(call: Call, stash: materials_mod.Stash) -> ReceiptView:
+            portal._check_actor(call, actor, applicant_id)
+            data = portal.complaint_data(
+                call,
+                complainant=complainant,
+                contact=contact,
+                content=content,
+                concerned_case=concerned_case,
+                department=department,
+                person=person,
+            )
+            case = portal.start(
+                call,
+                stash,
+                process_id=portal.COMPLAINT_PROCESS,
+                item=None,
+                business_key=portal.next_case_number(call, portal.COMPLAINT_PREFIX, self.timezone),
+                data=data,
+                files=(),
+                applicant_id=applicant_id,
+                actor=actor,
+                title=f"效能投诉：{data['complainant']}",
+                submission=submission,
+            )
+            return portal.receipt(call, portal.case_row(call, case.business_key))
+
+        return self._new_case(act, submission, actor)
+
+    def receipt(self, key: str) -> ReceiptView:
+        """The receipt of a case, to print again (the web checks who may see it)."""
+        with self.runtime.call(readonly=True) as call:
+            return portal.receipt(call, portal.case_row(call, key))
+
+    def applicant_cases(self, applicant_id: int) -> list[CaseSummary]:
+        """The applicant's applications and complaints, newest first."""
+        with self.runtime.call(readonly=True) as call:
+            return [self._summary(call, c, d) for c, d in portal.cases_of(call, applicant_id)]
+
+    def owns_case(self, key: str, applicant_id: int) -> bool:
+        """True when the case is the applicant's (they applied or complained online)."""
+        with self.runtime.call(readonly=True) as call:
+            return portal.owns(call, key, applicant_id)
+
+    def progress(
+        self, key: str, *, query_code: str | None = None, applicant_id: int | None = None
+    ) -> ProgressView:
+        """The progress of a case (办件进度查询) with its query code or for its owner;
+        otherwise the NotFoundError of an unknown case."""
+        with self.runtime.call(readonly=True) as call:
+            row = portal.open_case(call, key, query_code=query_code, applicant_id=applicant_id)
+            return portal.progress(call, row, applicant_id)
+
+    def supplement(
+        self,
+        key: str,
+        *,
+        applicant_id: int | None,
+        materials: Sequence[Upload],
+        actor: str,
+        note: str | None = None,
+    ) -> ProgressView:
+        """补正: store the files as the next round; a clock stopped for a one-time notice
+        (kind ``supplement``) restarts. A case that has ended takes nothing more."""
+        files = self._checked(materials)
+        with materials_mod.Stash(self.materials_dir) as stash, self.runtime.call() as call:
+            call.after_commit.insert(0, stash.keep)  # committed: the files stay
+            row = portal.supplement(
+                call, stash, key, applicant_id=applicant_id, files=files, actor=actor, note=note
+            )
+            return portal.progress(call, row, applicant_id)
+
+    def materials(self, key: str) -> list[MaterialView]:
+        """A case's materials, in the order they were stored."""
+        with self.runtime.call(readonly=True) as call:
+            row = portal.case_row(call, key)
+            return materials_mod.listing(call.conn, row.id, row.business_key)
+
+    def material_file(self, material_id: int) -> tuple[MaterialView, Path]:
+        """A material and the path of its file (the web checks who may see the case)."""
+        with self.runtime.call(readonly=True) as call:
+            return materials_mod.get(call.conn, self.materials_dir, material_id)
+
+    def rate(
+        self, key: str, *, applicant_id: int, level: int, comment: str | None = None
+    ) -> RatingView:
+        """好差评: the owning applicant rates an ended case once (1 非常不满意 … 5 非常满意);
+        不满意 or worse opens a follow-up notice to the case's department."""
+        with self.runtime.call() as call:
+            row = portal.open_case(call, key, applicant_id=applicant_id)
+            case = instances.get_case_row(call, row.id)
+            return ratings.rate(
+                call,
+                case,
+                applicant_id=applicant_id,
+                owner_id=row.applicant_account_id,
+                level=level,
+                comment=comment,
+            )
+
+    def rating_counts(
+        self, start: date, end: date, *, department: str | None = None
+    ) -> dict[int, int]:
+        """Ratings made in the local dates ``start``..``end`` (inclusive), per level 1..5."""
+        since, until = metrics.period_bounds(start, end, self.timezone)
+        with self.runtime.call(readonly=True) as call:
+            return ratings.counts(call.conn, since, until, department)
+
+    def _checked(self, uploads: Sequence[Upload]) -> list[materials_mod.Checked]:
+        return materials_mod.check_all(uploads, self.max_material_bytes)
+
+    def _new_case(
+        self,
+        act: Callable[[Call, materials_mod.Stash], ReceiptView],
+        submission: str | None,
+        actor: str,
+    ) -> ReceiptView:
+        """Start a case with a generated number: a number taken by a concurrent call is a
+        ConflictError that rolls everything back (files too); the next number is tried.
+        A form submitted before (``submission``) gets the receipt of its case."""
+        for attempt in range(portal.KEY_ATTEMPTS):
+            try:
+                with (
+                    materials_mod.Stash(self.materials_dir) as stash,
+                    self.runtime.call() as call,
+                ):
+                    done = portal.submitted_before(call, submission, actor)
+                    if done is not None:
+                        return portal.receipt(call, done)
+                    call.after_commit.insert(0, stash.keep)  # committed: the files stay
+                    return act(call, stash)
+            except ConflictError as exc:
+                if submission is not None:  # the same form, sent twice at once?
+                    with self.runtime.call(readonly=True) as call:
+                        done = portal.submitted_before(call, submission, actor)
+                        if done is not None:
+                            return portal.receipt(call, done)
+                if "case number already exists" not in exc.message or (
+                    attempt == portal.KEY_ATTEMPTS - 1
+                ):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -1017,6 +1358,14 @@ class Engine:
         )
 
 
+def _default_materials_dir(sa_engine: SAEngine) -> Path:
+    """``materials`` next to a SQLite database file, else in the working directory."""
+    database = sa_engine.url.database if sa_engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return Path(database).resolve().parent / "materials"
+    return Path("materials")
+
+
 def _up_to_now(since: datetime, until: datetime, now: datetime) -> datetime:
     """A period reaching into the future ends now (inclusive): nothing is overdue before
     it is due."""
@@ -1046,3 +1395,11 @@ def _collect_sources(items: Iterable[str | Path | parsing.SourceFile]) -> list[p
     if not files:
         raise InvalidInputError("nothing to deploy: no .bpmn, .dmn or .form.json files given")
     return files
+
+
+def _task_groups(call: Call, person: str | PersonView) -> tuple[str, frozenset[str]]:
+    """The person's id and task groups: those a PersonView carries, else from the database."""
+    if isinstance(person, PersonView) and person.task_groups:
+        return person.id, frozenset(person.task_groups)
+    person_id = person.id if isinstance(person, PersonView) else person
+    return person_id, organisation.task_groups_of(call.session, person_id)

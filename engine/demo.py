@@ -86,6 +86,13 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("admin", "admin123", "administrator"),
 )
 
+#: The demo applicant's portal account (not a person of the organisation): it owns two
+#: online applications, one completed (to rate) and one waiting on a one-time notice
+#: with the clock stopped (to supplement). Applicant passwords have at least 8 characters.
+DEMO_APPLICANT = DemoLogin(
+    "applicant01", "demo1234", "applicant (申请人) on the portal: applies, supplements, rates"
+)
+
 
 def load_demo(engine: Engine, *, key: str = DEMO_CASE_KEY) -> dict[str, object]:
     """Load the demo organisation, deploy the process library, load its sample items and
@@ -107,12 +114,14 @@ def load_demo(engine: Engine, *, key: str = DEMO_CASE_KEY) -> dict[str, object]:
     except ConflictError:  # the demo ran here before: the sample case is there
         case = None
     more = [] if case is None else _more_cases(engine, limits=case.item_code is not None)
+    own = [] if case is None or case.item_code is None else _applicant_cases(engine)
     return {
         "organisation": org,
         "processes": [f"{d.process_id} v{d.version}" for d in deployed.definitions],
         "service_items (sample)": loaded_items,
         "sample_case": case.business_key if case else f"{key} (already there)",
         "more_cases": more,
+        "applicant_cases": own,
     }
 
 
@@ -128,15 +137,47 @@ def _more_cases(engine: Engine, *, limits: bool) -> list[str]:
             title=f"示例：{applicant}",
             item=item if limits else None,
         )
-        for element_id, person, data, opinion in steps:
-            task = next(t for t in engine.tasks(case=key) if t.element_id == element_id)
-            if task.assignee != person:
-                engine.claim(task.id, actor=person)
-            engine.complete(task.id, actor=person, data=data, opinion=opinion)
-        if stop is not None:  # the one-time notice before acceptance: the clock stops
-            engine.claim(engine.tasks(case=key)[0].id, actor="window01")
-            engine.stop_clock(key, kind="supplement", reason=stop, actor="window01")
+        _walk(engine, key, steps, stop)
         started.append(case.business_key)
+    return started
+
+
+def _walk(
+    engine: Engine,
+    key: str,
+    steps: tuple[tuple[str, str, dict[str, str], str], ...],
+    stop: str | None,
+) -> None:
+    """Complete the steps of a sample case; then maybe stop its clock (one-time notice)."""
+    for element_id, person, data, opinion in steps:
+        task = next(t for t in engine.tasks(case=key) if t.element_id == element_id)
+        if task.assignee != person:
+            engine.claim(task.id, actor=person)
+        engine.complete(task.id, actor=person, data=data, opinion=opinion)
+    if stop is not None:  # the one-time notice before acceptance: the clock stops
+        engine.claim(engine.tasks(case=key)[0].id, actor="window01")
+        engine.stop_clock(key, kind="supplement", reason=stop, actor="window01")
+
+
+def _applicant_cases(engine: Engine) -> list[str]:
+    """The demo applicant's account and its two online applications."""
+    try:
+        account = engine.register_applicant(
+            DEMO_APPLICANT.person_id, DEMO_APPLICANT.password, "李华", phone="13800000000"
+        )
+    except ConflictError:  # the account is there from an earlier demo
+        return []
+    actor = f"applicant:{account.id}"
+    started = []
+    for steps, stop in (
+        ((_ACCEPT, _HANDLE, _REVIEW, _APPROVE, _ISSUE), None),
+        ((), "一次性告知：请补正建设工程规划许可证复印件"),
+    ):
+        receipt = engine.apply(
+            "JS-0101", applicant_name="李华", applicant_id=account.id, actor=actor
+        )
+        _walk(engine, receipt.business_key, steps, stop)
+        started.append(receipt.business_key)
     return started
 
 

@@ -28,8 +28,12 @@ File format (one file may hold many items)::
       { step = "handle", name = "承办", days = 3 },
     ]
     materials = [
-      { name = "建筑工程施工许可申请表", required = true, copies = 1 },
+      { name = "建筑工程施工许可申请表", required = true, copies = 1,
+        sample = "https://example.gov.cn/samples/js-0101-form.pdf" },
     ]
+
+A material's optional ``sample`` (样表/示范文本, S7) is a short text telling how to fill
+it in, or the address (``https://…``) of a sample document; the service guide shows it.
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ _KEYS = {
 }
 
 
+MAX_SAMPLE = 2000  # characters of a material's sample text or address
+
+
 @dataclass(frozen=True)
 class Step:
     """One step of an item with its own limit in working days."""
@@ -80,6 +87,7 @@ class Material:
     required: bool = True
     copies: int = 1
     note: str = ""
+    sample: str = ""  # a sample document (样表): how to fill it in, or its https:// address
 
 
 @dataclass(frozen=True)
@@ -241,12 +249,20 @@ def _materials(raw: Any, label: str, problems: list[str]) -> list[Material]:
         if not isinstance(m, dict) or not isinstance(m.get("name"), str) or not m["name"]:
             problems.append(f"{label}: material #{i} needs a 'name'")
             continue
+        sample = m.get("sample", "")
+        if not isinstance(sample, str) or len(sample) > MAX_SAMPLE:
+            problems.append(
+                f"{label}: material {m['name']}: 'sample' must be text (or an address) of at "
+                f"most {MAX_SAMPLE} characters"
+            )
+            continue
         found.append(
             Material(
                 name=m["name"],
                 required=bool(m.get("required", True)),
                 copies=int(m.get("copies", 1)),
                 note=str(m.get("note", "")),
+                sample=sample.strip(),
             )
         )
     return found

@@ -108,26 +108,23 @@ def stop_clock(call: Call, case: CaseRecord, *, kind: str, reason: str, actor: s
     return stop
 
 
-def resume_clock(call: Call, case: CaseRecord, *, actor: str) -> Fraction:
-    """Restart the clock; move every pending deadline by the working time that passed."""
+def resume_clock(
+    call: Call, case: CaseRecord, *, actor: str, check_handler: bool = True
+) -> Fraction:
+    """Restart the clock; move every pending deadline by the working time that passed.
+
+    ``check_handler=False``: the applicant's supplement (补正) restarts it, not a holder.
+    """
     _require_running(case)
     stop = open_stop(call, case.id)
     if stop is None:
         raise ConflictError(f"the clock of case {case.business_key} is not stopped")
-    _require_handler(call, case, actor)
-    amount = _calendar(call).working_days_between(stop.started_at, call.now)
-    stop.ended_at = call.now
-    stop.ended_by = actor
-    stop.working_time = str(amount)
-    shift_deadlines(call, case, amount)
-    accountability.record(
-        call.conn,
-        at=call.now,
-        action="clock_resume",
-        actor=actor,
-        case_id=case.id,
-        detail={"stop_id": stop.id, "working_days": str(amount)},
-    )
+    if check_handler:
+        _require_handler(call, case, actor)
+    # through the checked-out workflow, so that its timers run again (clock_stopped)
+    co = instances.checkout(call, case)
+    amount = _end_stop(call, co, stop, actor)
+    instances.save(call, co)
     return amount
 
 

@@ -16,12 +16,12 @@ organisation ships as ``demo/organisation.toml``.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Row, delete, literal, null, select, union_all
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -47,37 +47,48 @@ PASSWORD_HASH_METHOD = DEFAULT_HASH_METHOD
 
 def groups_of(session: Session, person_id: str) -> frozenset[str]:
     """Return every group the person belongs to (see the module docstring)."""
-    groups: set[str] = set()
-    posts = session.execute(
-        select(Post.id, Post.department_id)
+    posts = (
+        select(literal("post:") + Post.id, literal("dept:") + Post.department_id)
         .join(PostHolder, PostHolder.post_id == Post.id)
         .where(PostHolder.person_id == person_id)
-    ).all()
-    for post_id, dept_id in posts:
-        groups.add(f"post:{post_id}")
-        groups.add(f"dept:{dept_id}")
-    for dept_id in session.scalars(
-        select(DepartmentMember.department_id).where(DepartmentMember.person_id == person_id)
-    ):
-        groups.add(f"dept:{dept_id}")
-    for role in session.scalars(select(PersonRole.role).where(PersonRole.person_id == person_id)):
-        groups.add(f"role:{role}")
+    )
+    members = select(literal("dept:") + DepartmentMember.department_id, null()).where(
+        DepartmentMember.person_id == person_id
+    )
+    roles = select(literal("role:") + PersonRole.role, null()).where(
+        PersonRole.person_id == person_id
+    )
+    groups: set[str] = set()
+    rows: Sequence[Row[Any]] = session.execute(union_all(posts, members, roles)).all()  # type: ignore[assignment]
+    for row in rows:
+        groups.update(str(group) for group in row if group is not None)
     return frozenset(groups)
 
 
-def departments_under(session: Session | Connection, groups: Iterable[str]) -> set[str]:
-    """The departments of the ``dept:`` groups and every department below them."""
-    children: dict[str | None, list[str]] = {}
-    for dept_id, parent in session.execute(select(Department.id, Department.parent_id)).all():
-        children.setdefault(parent, []).append(dept_id)
+def departments_under(
+    session: Session | Connection,
+    groups: Iterable[str],
+    children: Mapping[str | None, list[str]] | None = None,
+) -> set[str]:
+    """The departments of the ``dept:`` groups and every department below them
+    (``children``: the tree as :func:`department_tree` reads it, when already read)."""
+    tree = department_tree(session) if children is None else children
     found: set[str] = set()
     todo = [g.removeprefix("dept:") for g in groups if g.startswith("dept:")]
     while todo:
         dept = todo.pop()
         if dept not in found:
             found.add(dept)
-            todo.extend(children.get(dept, []))
+            todo.extend(tree.get(dept, []))
     return found
+
+
+def department_tree(session: Session | Connection) -> dict[str | None, list[str]]:
+    """Parent department id -> the ids of the departments right below it."""
+    children: dict[str | None, list[str]] = {}
+    for dept_id, parent in session.execute(select(Department.id, Department.parent_id)).all():
+        children.setdefault(parent, []).append(dept_id)
+    return children
 
 
 def task_groups_of(session: Session, person_id: str) -> frozenset[str]:
@@ -86,23 +97,45 @@ def task_groups_of(session: Session, person_id: str) -> frozenset[str]:
     alternatives, a combined group is one candidate that needs both. A role held in a
     department counts in the departments below it too: the head of the housing bureau is
     the department head of its permits section."""
-    groups = groups_of(session, person_id)
+    return combined_groups(session, groups_of(session, person_id))
+
+
+def combined_groups(
+    session: Session,
+    groups: Iterable[str],
+    children: Mapping[str | None, list[str]] | None = None,
+) -> frozenset[str]:
+    """``groups`` plus their combined role-and-department groups (:func:`task_groups_of`)."""
+    groups = frozenset(groups)
     roles = [g for g in groups if g.startswith("role:")]
-    departments = departments_under(session, groups)
+    if not roles:
+        return groups
+    departments = departments_under(session, groups, children)
     return groups | {f"{r}&dept:{d}" for r in roles for d in departments}
 
 
 def get_person(session: Session, person_id: str) -> PersonView:
-    """Return a person with their groups, or raise NotFoundError."""
+    """Return a person with their groups and task groups, or raise NotFoundError."""
     person = session.get(Person, person_id)
     if person is None:
         raise NotFoundError("person", person_id)
+    groups = groups_of(session, person_id)
     return PersonView(
         id=person.id,
         name=person.name,
         active=person.active,
-        groups=tuple(sorted(groups_of(session, person_id))),
+        groups=tuple(sorted(groups)),
+        task_groups=tuple(sorted(combined_groups(session, groups))),
     )
+
+
+def person_names(session: Session, person_ids: Iterable[str]) -> dict[str, str]:
+    """Person id -> name for the ids that exist (one statement)."""
+    wanted = sorted(set(person_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
+    return {person_id: name for person_id, name in rows.all()}
 
 
 def require_person(session: Session, person_id: str) -> Person:
@@ -173,12 +206,14 @@ def people(session: Session, department: str | None = None) -> list[PersonView]:
         groups.setdefault(person_id, set()).add(f"dept:{dept_id}")
     for person_id, role in session.execute(select(PersonRole.person_id, PersonRole.role)):
         groups.setdefault(person_id, set()).add(f"role:{role}")
+    tree = department_tree(session)
     found = [
         PersonView(
             id=p.id,
             name=p.name,
             active=p.active,
             groups=tuple(sorted(groups.get(p.id, ()))),
+            task_groups=tuple(sorted(combined_groups(session, groups.get(p.id, ()), tree))),
         )
         for p in session.scalars(select(Person).order_by(Person.id))
     ]

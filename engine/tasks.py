@@ -24,6 +24,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import defer
 
 from engine import (
     absences,
@@ -60,6 +61,8 @@ SIGN_MODES = ("all", "any", "vote")
 SIGN_RESULTS_KEY = "sign_results"  # workflow data: element id → replies and outcome
 MAX_OPINION = 4000
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+# task lists need the case's key and dates, never its serialized workflow (often 10s of KB)
+_NO_STATE = defer(Case.state, raiseload=True)
 _APPROVE_WORDS = {"approve", "approved", "agree", "yes", "true", "pass", "grant", "1"}
 
 
@@ -414,6 +417,7 @@ def inbox(call: Call, person: str, groups: Iterable[str], *, limit: int = 200) -
     )
     stmt = (
         select(HumanTask, Case)
+        .options(_NO_STATE)
         .join(Case, Case.id == HumanTask.case_id)
         .where(
             HumanTask.state == OPEN,
@@ -446,7 +450,7 @@ def query(
 ) -> list[TaskView]:
     """Tasks filtered by user (held, done, or offered to them or their groups), candidate
     group, case and state."""
-    stmt = select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
+    stmt = select(HumanTask, Case).options(_NO_STATE).join(Case, Case.id == HumanTask.case_id)
     if state:
         stmt = stmt.where(HumanTask.state == state)
     if case_id is not None:
@@ -478,6 +482,7 @@ def done_by(call: Call, person: str, *, limit: int = 200) -> list[TaskView]:
     """Tasks the person completed (已办), newest first."""
     stmt = (
         select(HumanTask, Case)
+        .options(_NO_STATE)
         .join(Case, Case.id == HumanTask.case_id)
         .where(HumanTask.completed_by == person)
         .order_by(HumanTask.ended_at.desc())

@@ -120,9 +120,10 @@ def make_engine(url: str, clock: FakeClock | None = None, **kwargs: object) -> E
 
 
 @pytest.fixture
-def engine(db_url: str, clock: FakeClock) -> Iterator[Engine]:
-    """An engine on the suite's database with the demo organisation."""
-    eng = make_engine(db_url, clock)
+def engine(db_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on the suite's database with the demo organisation; application
+    materials go to the test's temporary folder."""
+    eng = make_engine(db_url, clock, materials_dir=tmp_path / "materials")
     yield eng
     eng.dispose()
 

@@ -209,6 +209,10 @@ class Case(Base):
         # period queries (metrics): received, ended or still open in a period
         Index("ix_cases_started", "started_at"),
         Index("ix_cases_ended", "ended_at"),
+        # supervision: running cases past or near their promised moment
+        Index("ix_cases_status_due", "status", "due_at"),
+        # one case per submitted form (a double click sends the form twice)
+        Index("ix_cases_submission", "submission", "started_by", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -237,6 +241,15 @@ class Case(Base):
     working_days_used: Mapped[float | None] = mapped_column(Float, default=None)
     # the applicant's name (申请人) from the start data, for case search
     applicant: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    # the query code (查询码) printed on the receipt: with the case number it opens the
+    # public progress query; kept plain so that a receipt can be printed again
+    query_code: Mapped[str | None] = mapped_column(String(16), default=None)
+    # the applicant's portal account (申请人账号) that applied or complained, if any
+    applicant_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applicants.id"), default=None, index=True
+    )
+    # the idempotency key of the portal form that started the case, with ``started_by``
+    submission: Mapped[str | None] = mapped_column(String(100), default=None)
 
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 
@@ -301,6 +314,8 @@ class HumanTask(Base):
         Index("ix_human_tasks_completed_by", "completed_by"),
         Index("ix_human_tasks_created", "created_at"),
         Index("ix_human_tasks_ended", "ended_at"),
+        # supervision: open steps past their due moment, most overdue first
+        Index("ix_human_tasks_state_due", "state", "due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's UUID
@@ -464,6 +479,8 @@ class FaultRecord(Base):
         Index("ix_fault_records_refers", "refers_to"),
         Index("ix_fault_records_case", "case_id"),
         Index("ix_fault_records_created", "created_at"),
+        # supervision: deemed consents/acceptances of the last days
+        Index("ix_fault_records_kind_created", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -552,3 +569,58 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+# --- applicant portal (网上办事) ------------------------------------------------------------
+
+
+class Applicant(Base):
+    """An applicant's portal account (申请人): a natural person or an organisation."""
+
+    __tablename__ = "applicants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # person (自然人) | organisation (法人)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(64), default=None)
+    email: Mapped[str | None] = mapped_column(String(200), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class CaseMaterial(Base):
+    """An application material (申请材料) stored on disk under a generated name."""
+
+    __tablename__ = "case_materials"
+    __table_args__ = (Index("ix_case_materials_case", "case_id", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    material: Mapped[str] = mapped_column(String(200))  # which of the item's materials
+    filename: Mapped[str] = mapped_column(String(255))  # a safe display name, never a path
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)  # under materials_dir
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    round: Mapped[int] = mapped_column(Integer, default=0)  # 0: with the application; 1..: 补正
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+
+
+class Rating(Base):
+    """An applicant's rating of a case (好差评, GB/T 39734): one per case."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_rated", "rated_at", "department_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"))
+    level: Mapped[int] = mapped_column(Integer)  # 5 非常满意 … 1 非常不满意
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    rated_at: Mapped[datetime]
+    department_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # the follow-up notice (整改回访) to the department for 不满意 or worse
+    follow_up_notice_id: Mapped[int | None] = mapped_column(Integer, default=None)

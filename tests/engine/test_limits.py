@@ -89,3 +89,15 @@ def test_extensions_beyond_ten_working_days_are_refused(handling: Engine) -> Non
     result = handling.decide_extension(refused["extension_id"], approve=False, actor="zhaomin")
     assert result["state"] == "refused"
     assert result["due_at"] == handling.get_case("GP-1").due_at
+
+
+def test_timers_fire_again_after_the_clock_is_resumed(handling: Engine, clock: FakeClock) -> None:
+    """A resumed case is no longer marked stopped: its moved deadlines still fire."""
+    clock.set(bj(2025, 11, 5, 9))
+    handling.stop_clock("GP-1", kind="supplement", reason="缺少施工图审查合格书", actor="zhangwei")
+    clock.set(bj(2025, 11, 7, 9))
+    handling.resume_clock("GP-1", actor="zhangwei")  # 承办 now due Tue 11/11 17:30
+    clock.set(bj(2025, 11, 12, 9))  # past the moved due moment
+    assert handling.fire_due_timers() > 0
+    cards = handling.cards(case="GP-1")
+    assert any(c.color == "red" and c.element_id == "handle" for c in cards)
