@@ -21,7 +21,7 @@ from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import Engine, TimerWorker
-from webui import auth, errors, formatting
+from webui import applicant, auth, errors, formatting
 from webui.account import bp as account_bp
 from webui.admin import bp as admin_bp
 from webui.api import bp as api_bp
@@ -32,6 +32,7 @@ from webui.i18n import LANGUAGES, current_language, html_lang, select_locale, se
 from webui.main import bp as main_bp
 from webui.navigation import entries_for
 from webui.officer import bp as officer_bp
+from webui.supervisor import bp as supervisor_bp
 
 __all__ = ["create_app", "stop_worker"]
 
@@ -93,14 +94,19 @@ def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None
     csrf.init_app(app)
     # one limiter per app: Flask-Limiter keeps its storage on the instance
     limiter = Limiter(get_remote_address, app=app, default_limits=[])
+    # with RATELIMIT_ENABLED off Flask-Limiter keeps no reference to itself on the app,
+    # and the limited views hold it weakly: keep it alive for the app's lifetime
+    app.extensions["xiaoneng.limiter"] = limiter
 
     errors.init_app(app)
     formatting.init_app(app)
     auth.init_app(app, limiter)
+    applicant.init_app(app, limiter)  # the public portal (/portal)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(officer_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(supervisor_bp)
     app.register_blueprint(account_bp)
     csrf.exempt(api_bp)  # token-authenticated, no cookies: no CSRF
     app.register_blueprint(api_bp)

@@ -60,7 +60,12 @@ DEFAULTS: Mapping[str, Any] = {
     "WTF_CSRF_ENABLED": True,
     "WTF_CSRF_TIME_LIMIT": None,
     "TRUSTED_PROXIES": 0,
-    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # one request at most: an application with its materials (each file at most the
+    # engine's max_material_bytes, 20 MiB); more is refused with the 413 page
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    # the public portal: new accounts and progress queries (办件进度查询) per address
+    "PORTAL_REGISTER_RATE_LIMIT": "10 per hour",
+    "PROGRESS_RATE_LIMIT": "30 per minute",
 }
 
 #: Settings for the test suite: fixed key, no secure-only cookie (the test client speaks

@@ -7,7 +7,11 @@ Each route has one rule (``RULES``), and the test asks every route as each perso
   officer;
 * ``other_officer``: ``sunli``, a case officer of another department (market-food);
 * ``supervisor``: ``supervisor01``, an officer of the supervision office;
-* ``admin``: ``admin``, an administrator with no post.
+* ``admin``: ``admin``, an administrator with no post;
+* ``applicant``: ``zhangsan``, an applicant account of the portal who owns a case of
+  their own, logged in through ``/portal/login``. Unless a rule says otherwise they get
+  what a visitor gets (they are not officers); the portal pages of another applicant's
+  case (GP-1, a material of 李四's case) answer them 404.
 
 Every answer is "allowed" (anything but 401, 403, 404 and a server error; a form sent
 empty may well be refused with 422 or 409, that is still allowed) or the status the
@@ -27,9 +31,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import Engine
+from engine import Engine, Upload
 from tests.conftest import GENERAL_PERMIT, TEST_ITEMS
 from tests.helpers import csrf_token, log_in, only_task
+from tests.webui.portal_support import log_in_applicant
 
 PEOPLE = {
     "anonymous": None,
@@ -37,9 +42,11 @@ PEOPLE = {
     "other_officer": "sunli",
     "supervisor": "supervisor01",
     "admin": "admin",
+    "applicant": "zhangsan",
 }
 ALLOWED = "allowed"
 LOGIN = "login"  # redirected to the login page
+APPLICANT_PASSWORD = "secret-pass-1"  # noqa: S105  (a test account)
 MISSING_OBJECT = 999_999  # ids of absences, tokens: an admin may get 404 for these
 
 
@@ -53,9 +60,12 @@ class Rule:
     supervisor: object = ALLOWED
     admin: object = ALLOWED
     missing_object_ok: bool = False  # the URL names an object that does not exist
+    applicant: object = None  # None: as ``anonymous``
 
     def expected(self, who: str) -> object:
         value: object = getattr(self, who)
+        if value is None and who == "applicant":
+            return self.anonymous
         return value
 
 
@@ -73,6 +83,14 @@ API_TASK = Rule(anonymous=401, other_officer=404, supervisor=404, admin=403)
 API_CASE = Rule(anonymous=401, other_officer=404)
 API_ADMIN = Rule(anonymous=401, holder=403, other_officer=403, supervisor=403)
 API_START = Rule(anonymous=401, other_officer=403, supervisor=403)
+#: the portal: public pages, pages of a logged-in applicant, pages of one applicant's case
+#: (officers are not applicants: the portal's login page)
+PORTAL_PUBLIC = Rule(anonymous=ALLOWED, applicant=ALLOWED)
+PORTAL_APPLICANT = Rule(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, applicant=ALLOWED)
+PORTAL_OWNER = Rule(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, applicant=404)
+WINDOW = Rule(other_officer=403, supervisor=403, admin=403)
+SUPERVISOR = Rule(holder=403, other_officer=403, admin=403)
+SUPERVISOR_MISSING = Rule(holder=403, other_officer=403, admin=403, missing_object_ok=True)
 
 RULES: dict[str, Rule] = {
     "static": PUBLIC,
@@ -123,6 +141,34 @@ RULES: dict[str, Rule] = {
     "admin.version_source": ADMIN,
     "admin.incidents": ADMIN,
     "admin.retry_timer": ADMIN,
+    "supervisor.index": SUPERVISOR,
+    "supervisor.case": SUPERVISOR,
+    "supervisor.charts_page": SUPERVISOR,
+    "supervisor.figures": SUPERVISOR,
+    "supervisor.export_csv": SUPERVISOR,
+    "supervisor.export_xlsx": SUPERVISOR,
+    "supervisor.records": SUPERVISOR,
+    "supervisor.record": SUPERVISOR_MISSING,
+    "supervisor.review": SUPERVISOR_MISSING,
+    "supervisor.person": SUPERVISOR,
+    "supervisor.flagged": SUPERVISOR,
+    "applicant.index": PORTAL_PUBLIC,
+    "applicant.item": PORTAL_PUBLIC,
+    "applicant.progress": PORTAL_PUBLIC,
+    "applicant.register": PORTAL_PUBLIC,
+    "applicant.login": PORTAL_PUBLIC,
+    "applicant.logout": PORTAL_PUBLIC,
+    "applicant.apply": PORTAL_APPLICANT,
+    "applicant.my_cases": PORTAL_APPLICANT,
+    "applicant.new_complaint": PORTAL_APPLICANT,
+    "applicant.case": PORTAL_OWNER,
+    "applicant.receipt": PORTAL_OWNER,
+    "applicant.supplement": PORTAL_OWNER,
+    "applicant.rate": PORTAL_OWNER,
+    "applicant.material": PORTAL_OWNER,
+    "officer.register": WINDOW,
+    "officer.receipt": OFFICER_OBJECT,
+    "officer.material": OFFICER_OBJECT,
     "api.health": API_PUBLIC,
     "api.openapi": API_PUBLIC,
     "api.unknown": Rule(404, 404, 404, 404, 404),  # no such route, token or not
@@ -158,6 +204,16 @@ def setting(engine: Engine) -> Engine:
         item="T-0101",
     )
     engine.claim(only_task(engine, "GP-1", "accept").id, actor="window01")
+    # two applicants, each with a case of their own (李四's has a material)
+    for login, name in (("zhangsan", "张三"), ("lisi", "李四")):
+        account = engine.register_applicant(login, APPLICANT_PASSWORD, name)
+        engine.apply(
+            "T-0101",
+            applicant_name=name,
+            applicant_id=account.id,
+            actor=f"applicant:{account.id}",
+            materials=[Upload("申请书", "申请书.pdf", b"%PDF-1.4\n%%EOF\n")],
+        )
     return engine
 
 
@@ -175,6 +231,10 @@ def _urls(app: Flask, engine: Engine) -> Iterator[tuple[str, str, str]]:
         "rest": "nothing-here",
         "absence_id": MISSING_OBJECT,
         "token_id": MISSING_OBJECT,
+        "item_code": "T-0101",
+        "material_id": _material_of(engine, "lisi"),
+        "record_id": MISSING_OBJECT,
+        "person_id": "zhangwei",
     }
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
         url = rule.rule
@@ -184,11 +244,22 @@ def _urls(app: Flask, engine: Engine) -> Iterator[tuple[str, str, str]]:
             yield rule.endpoint, method, url
 
 
+def _material_of(engine: Engine, login: str) -> int:
+    """The id of the material on the applicant's case."""
+    account = engine.check_applicant(login, APPLICANT_PASSWORD)
+    assert account is not None
+    case = engine.applicant_cases(account.id)[0]
+    return engine.materials(case.business_key)[0].id
+
+
 def _client(app: Flask, engine: Engine, who: str) -> tuple[FlaskClient, dict[str, str], str]:
     """A client for the person, the API headers for them, and a CSRF token of theirs."""
     web = app.test_client()
     person = PEOPLE[who]
     headers: dict[str, str] = {}
+    if who == "applicant" and person is not None:
+        log_in_applicant(web, person, APPLICANT_PASSWORD)  # no API token: not an officer
+        return web, headers, csrf_token(web.get("/portal/my").get_data(as_text=True))
     if person is not None:
         log_in(web, person)
         _, secret = engine.create_api_token(person, label="matrix", actor=person)
@@ -209,7 +280,7 @@ def test_every_route_answers_each_person_as_its_rule_says(
         if rule is None:
             wrong.append(f"{endpoint}: not in the matrix (add a rule to RULES)")
             continue
-        if endpoint == "auth.logout":
+        if endpoint in ("auth.logout", "applicant.logout"):
             continue  # logging out ends this client's session: asked by every test below
         api = url.startswith("/api/")
         if method == "GET":

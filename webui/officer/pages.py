@@ -57,14 +57,9 @@ def return_choices(task: TaskView) -> list[SelectChoice]:
 
 def names(person_ids: Iterable[str | None]) -> dict[str, str]:
     """Person id → name, for the people a page mentions."""
-    engine = get_engine()
-    found: dict[str, str] = {}
-    for person_id in sorted({p for p in person_ids if p}):
-        try:
-            found[person_id] = engine.person(person_id).name
-        except NotFoundError:
-            found[person_id] = person_id
-    return found
+    wanted = {p for p in person_ids if p}
+    found = get_engine().person_names(wanted)
+    return {person_id: found.get(person_id, person_id) for person_id in wanted}
 
 
 def _people_of(case: CaseSummary, extra: Iterable[str | None] = ()) -> dict[str, str]:
@@ -117,6 +112,7 @@ def case_context(engine: Engine, case: CaseSummary) -> dict[str, Any]:
         "stop": clock_stop(case.history),
         "names": _people_of(case),
         "now": now,
+        "materials": engine.materials(case.business_key),  # application materials (S12)
     }
 
 
