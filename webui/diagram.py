@@ -167,13 +167,30 @@ def render_svg(
         ValueError: The text is not well-formed XML, declares entities, or has no
             diagram interchange (for ``process_id``, none for that process).
     """
+    clean_states = tuple(
+        sorted((str(k), v) for k, v in (states or {}).items() if isinstance(v, str) and v in STATES)
+    )
+    if len(bpmn_xml) > _CACHED_SOURCE_LIMIT:
+        return _render.__wrapped__(bpmn_xml, clean_states, process_id, title)
+    return _render(bpmn_xml, clean_states, process_id, title)
+
+
+# Pages draw the same few definitions over and over, and cases at the same steps look the
+# same: keep the last drawings (a deployed version's XML never changes). Only sources of
+# ordinary size are kept, so the cache stays small whatever is uploaded.
+_CACHED_SOURCE_LIMIT = 1024 * 1024
+
+@lru_cache(maxsize=256)
+def _render(
+    bpmn_xml: str | bytes,
+    states: tuple[tuple[str, str], ...],
+    process_id: str | None,
+    title: str | None,
+) -> str:
     root = _parse(bpmn_xml)
     model = _Model(root)
     plane = _find_plane(root, model, process_id)
-    clean_states = {
-        str(k): v for k, v in (states or {}).items() if isinstance(v, str) and v in STATES
-    }
-    drawing = _Drawing(model, clean_states)
+    drawing = _Drawing(model, dict(states))
     drawing.draw_plane(plane)
     if title is None:
         title = _default_title(model, plane)
@@ -199,6 +216,11 @@ def elements(bpmn_xml: str | bytes, process_id: str | None = None) -> dict[str, 
         bpmn_xml: The BPMN 2.0 XML.
         process_id: Only this process (with its sub-processes); by default every process.
     """
+    return dict(_elements(bpmn_xml, process_id))
+
+
+@lru_cache(maxsize=64)
+def _elements(bpmn_xml: str | bytes, process_id: str | None) -> dict[str, Element]:
     root = _parse(bpmn_xml)
     found: dict[str, Element] = {}
     for process in root.iter(f"{{{_BPMN}}}process"):

@@ -19,7 +19,7 @@ def may_see(engine: Engine, person: PersonView, task: TaskView) -> bool:
     """True when the person may see the task (see the module doc)."""
     if person.id in (task.assignee, task.owner, task.completed_by):
         return True
-    related = engine.tasks(user=person.id, case=task.case_id, state=None, limit=10_000)
+    related = engine.tasks(user=person, case=task.case_id, state=None, limit=10_000)
     return any(t.id == task.id for t in related)
 
 
@@ -58,7 +58,7 @@ def may_see_case(engine: Engine, person: PersonView, case: CaseSummary) -> bool:
     """True when the person holds, held, owns or may claim a task of the case."""
     if any(person.id in (t.assignee, t.owner) for t in case.open_tasks):
         return True
-    return bool(engine.tasks(user=person.id, case=case.id, state=None, limit=1))
+    return bool(engine.tasks(user=person, case=case.id, state=None, limit=1))
 
 
 def visible_case(engine: Engine, person: PersonView, key: str | int) -> CaseSummary:

@@ -83,13 +83,8 @@ def _absences_page(form: AbsenceForm, status: int = 200) -> ResponseReturnValue:
 
 
 def _names(engine: Engine, ids: set[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for person_id in sorted(i for i in ids if i):
-        try:
-            names[person_id] = engine.person(person_id).name
-        except NotFoundError:
-            names[person_id] = person_id
-    return names
+    found = engine.person_names(ids)
+    return {person_id: found.get(person_id, person_id) for person_id in ids if person_id}
 
 
 @bp.route("/absences", methods=["POST"])

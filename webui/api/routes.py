@@ -97,7 +97,7 @@ def tasks() -> ResponseReturnValue:
     if state not in TASK_STATES:
         raise field_error("state", _("只能是 open 或 done。"))
     engine = get_engine()
-    found = engine.inbox(me().id) if state == "open" else engine.done(me().id)
+    found = engine.inbox(me()) if state == "open" else engine.done(me().id)
     return jsonify({"tasks": [t.to_dict() for t in found]})
 
 
@@ -268,7 +268,7 @@ def _may_see_case(person: PersonView, case: CaseSummary) -> bool:
     task of."""
     if has_group(person, OVERSEER_GROUPS) or case.started_by == person.id:
         return True
-    related = get_engine().tasks(user=person.id, case=case.id, state=None, limit=10_000)
+    related = get_engine().tasks(user=person, case=case.id, state=None, limit=10_000)
     if related:
         return True
     return any(

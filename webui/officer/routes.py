@@ -38,7 +38,7 @@ def inbox() -> ResponseReturnValue:
     engine = get_engine()
     me = _me()
     now = engine.clock.now()
-    tasks = engine.inbox(me.id)
+    tasks = engine.inbox(me)
     cards = engine.cards(case_ids={t.case_id for t in tasks})  # of these cases only
     rows = inbox_rows(engine, tasks, cards, now)
     return render_template(
