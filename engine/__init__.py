@@ -24,6 +24,7 @@ from engine.errors import (
 )
 from engine.metrics import DepartmentFigures, PersonFigures
 from engine.parsing import SourceFile
+from engine.supervision import ANSWER_REQUIRED as NOTICES_NEEDING_ANSWER
 from engine.supervision import EscalationLevel, SupervisionRules
 from engine.views import (
     RATING_LEVELS,
@@ -66,6 +67,7 @@ __all__ = [
     "DEMO_LOGINS",
     "FAULT_LEVELS",
     "FLAG_THRESHOLD",
+    "NOTICES_NEEDING_ANSWER",
     "RATING_LEVELS",
     "AbsenceView",
     "ApiTokenView",

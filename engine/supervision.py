@@ -51,6 +51,8 @@ from engine.views import CardView, NoticeView
 YELLOW = "yellow"
 RED = "red"
 SUPPLEMENT_NOTICE_DAYS = 5  # §32: the one-time notice of missing materials within 5 days
+#: Notices that are closed only with an answer saying what was done (督办回复, 差评回访).
+ANSWER_REQUIRED = ("escalation", "rating_followup")
 DEEMED_CONSENT = "deemed_consent"
 URGERS = frozenset(
     {"role:supervisor", "role:department-head", "role:organ-head", "role:section-chief"}
@@ -875,8 +877,10 @@ def acknowledge(call: Call, notice_id: int, actor: str, response: str | None) ->
         raise NotPermittedError(f"notice {notice_id} is not addressed to {actor}", actor=actor)
     if notice.acked_at is not None:
         raise ConflictError(f"notice {notice_id} was already answered by {notice.acked_by}")
-    if notice.kind == "escalation" and not (response or "").strip():
-        raise InvalidInputError("an escalation needs a response saying what was done")
+    if notice.kind in ANSWER_REQUIRED and not (response or "").strip():
+        raise InvalidInputError(
+            f"a notice of kind {notice.kind} needs a response saying what was done"
+        )
     notice.acked_at = call.now
     notice.acked_by = actor
     notice.response = (response or "").strip() or None

@@ -107,6 +107,8 @@ def test_bad_rating_opens_a_follow_up_for_the_department(
     assert RATING_LEVELS[level] in notice.message
     assert "窗口态度差" in notice.message
     assert rating.follow_up_notice_id not in [n.id for n in engine.notices("sunli")]
+    with pytest.raises(InvalidInputError, match="needs a response"):  # 回访 must be answered
+        engine.acknowledge_notice(notice.id, actor="chenjie", response="  ")
     answered = engine.acknowledge_notice(notice.id, actor="chenjie", response="已回访申请人并整改")
     assert answered.response == "已回访申请人并整改"
     assert rating.follow_up_notice_id not in [n.id for n in engine.notices("chenjie")]

@@ -103,6 +103,8 @@ RULES: dict[str, Rule] = {
     "account.revoke_token": Rule(missing_object_ok=True),
     "officer.inbox": OFFICER,
     "officer.done": OFFICER,
+    "officer.notices": OFFICER,
+    "officer.answer": Rule(admin=403, missing_object_ok=True),
     "officer.search": OFFICER,
     "officer.case": OFFICER_OBJECT,
     "officer.task": OFFICER_OBJECT,
@@ -234,6 +236,7 @@ def _urls(app: Flask, engine: Engine) -> Iterator[tuple[str, str, str]]:
         "item_code": "T-0101",
         "material_id": _material_of(engine, "lisi"),
         "record_id": MISSING_OBJECT,
+        "notice_id": MISSING_OBJECT,
         "person_id": "zhangwei",
     }
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):

@@ -11,4 +11,9 @@ from flask import Blueprint
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 
-from webui.officer import actions, register, routes  # noqa: E402,F401  (registers the routes on bp)
+from webui.officer import (  # noqa: E402,F401  (registers the routes on bp)
+    actions,
+    notices,
+    register,
+    routes,
+)

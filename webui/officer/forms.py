@@ -114,3 +114,11 @@ class NoticeForm(FlaskForm):
         ],
     )
     submit = SubmitField(_l("一次性告知补正材料"))
+
+
+class AnswerNoticeForm(FlaskForm):
+    """Answer a notice (督办回复): what was done about an escalation, a reminder, an urge or
+    a bad rating's follow-up."""
+
+    response = TextAreaField(_l("办理情况"), validators=[Length(max=REASON_MAX)])
+    submit = SubmitField(_l("答复"))
