@@ -264,9 +264,11 @@ class Engine:
         with self.runtime.read() as session:
             return organisation.get_person(session, person_id)
 
-    def person_names(self, person_ids: Iterable[str | None]) -> dict[str, str]:
-        """Person id -> name for the ids given (unknown ids are left out)."""
+    def person_names(self, person_ids: Iterable[str | None] | None = None) -> dict[str, str]:
+        """Person id -> name for the ids given (unknown ids are left out), or everyone's."""
         with self.runtime.read() as session:
+            if person_ids is None:
+                return organisation.person_names(session)
             return organisation.person_names(session, (p for p in person_ids if p))
 
     def check_password(self, person_id: str, password: str) -> bool:

@@ -129,13 +129,15 @@ def get_person(session: Session, person_id: str) -> PersonView:
     )
 
 
-def person_names(session: Session, person_ids: Iterable[str]) -> dict[str, str]:
-    """Person id -> name for the ids that exist (one statement)."""
-    wanted = sorted(set(person_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
-    return {person_id: name for person_id, name in rows.all()}
+def person_names(session: Session, person_ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Person id -> name for the ids that exist, or for everyone (one statement)."""
+    stmt = select(Person.id, Person.name)
+    if person_ids is not None:
+        wanted = sorted(set(person_ids))
+        if not wanted:
+            return {}
+        stmt = stmt.where(Person.id.in_(wanted))
+    return {person_id: name for person_id, name in session.execute(stmt).all()}
 
 
 def require_person(session: Session, person_id: str) -> Person:

@@ -336,8 +336,10 @@ def progress(call: Call, row: Any, applicant_id: int | None) -> ProgressView:
         .where(HumanTask.case_id == row.id, HumanTask.state != "cancelled")
         .order_by(HumanTask.created_at, HumanTask.id)
     ).all()
-    # steps of one moment: the done ones before the open ones
-    task_rows = sorted(task_rows, key=lambda t: (t.created_at, t.ended_at is None))
+    # steps of one moment: the done ones before the open ones, in the order they ended
+    task_rows = sorted(
+        task_rows, key=lambda t: (t.created_at, t.ended_at is None, t.ended_at or t.created_at)
+    )
     names = _department_names(call, {t.department_id for t in task_rows} | {row.department_id})
     steps: list[ProgressStep] = []
     grouped: dict[str, int] = {}  # multi-instance parent -> index of its step

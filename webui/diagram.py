@@ -180,6 +180,7 @@ def render_svg(
 # ordinary size are kept, so the cache stays small whatever is uploaded.
 _CACHED_SOURCE_LIMIT = 1024 * 1024
 
+
 @lru_cache(maxsize=256)
 def _render(
     bpmn_xml: str | bytes,

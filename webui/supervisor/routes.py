@@ -65,7 +65,7 @@ def _department_names(engine: Engine) -> dict[str, str]:
 
 
 def _person_names(engine: Engine) -> dict[str, str]:
-    return {p.id: p.name for p in engine.people()}
+    return engine.person_names()
 
 
 def _period_form(engine: Engine, cls: type[PeriodForm] = PeriodForm) -> tuple[PeriodForm, bool]:
@@ -425,6 +425,7 @@ def _render_record(
             form=form,
             departments=_department_names(engine),
             names=_person_names(engine),
+            posts={p.id: p.name for p in engine.posts()},
             levels=FAULT_LEVELS,
         ),
         status,
