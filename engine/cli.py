@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.api import Engine
 from engine.calendar import schedule_to_toml
-from engine.demo import DEMO_LOGINS, load_demo
+from engine.demo import DEMO_APPLICANT, DEMO_LOGINS, load_demo
 from engine.errors import InvalidInputError, XiaonengError
 from engine.store.db import database_url
 from engine.worker import TimerWorker
@@ -453,7 +453,9 @@ def _demo(engine: Engine, key: str) -> dict[str, Any]:
     return {
         "database": _redacted(database_url()),
         **loaded,
-        "logins": [f"{d.person_id} / {d.password}  ({d.what})" for d in DEMO_LOGINS],
+        "logins": [
+            f"{d.person_id} / {d.password}  ({d.what})" for d in (*DEMO_LOGINS, DEMO_APPLICANT)
+        ],
         "try": [
             "xiaoneng inbox window01",
             f"xiaoneng case {key}",

@@ -52,7 +52,7 @@ def serve(args: argparse.Namespace) -> int:
     """Run ``xiaoneng serve`` until Ctrl-C or SIGTERM; return the exit status."""
     import waitress
 
-    from engine import DEMO_LOGINS, Engine, load_demo
+    from engine import DEMO_APPLICANT, DEMO_LOGINS, Engine, load_demo
     from webui import create_app, stop_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -67,6 +67,8 @@ def serve(args: argparse.Namespace) -> int:
         print("demo logins (user / password):")
         for login in DEMO_LOGINS:
             print(f"  {login.person_id:<14} {login.password:<10} {login.what}")
+        applicant = DEMO_APPLICANT  # logs in on the portal (/portal/login), not /login
+        print(f"  {applicant.person_id:<14} {applicant.password:<10} {applicant.what}")
     app = create_app({"EMBEDDED_WORKER": True}, engine=engine)
     url = f"http://{_url_host(args.host)}:{args.port}/"
     print(f"Xiaoneng is at {url}  (database {engine.sa_engine.url.render_as_string()})")
