@@ -100,6 +100,9 @@ class Engine:
             ``XIAONENG_MATERIALS_DIR``, else ``materials`` next to a SQLite database file,
             else ``./materials``.
         max_material_bytes: the largest material file accepted.
+        figures_cache_seconds: how long performance figures (绩效考评, the supervision
+            charts) of a period are kept; default ``XIAONENG_FIGURES_CACHE_SECONDS`` or 60
+            (0: computed on every call).
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class Engine:
         supervision_rules: supervision.SupervisionRules | None = None,
         materials_dir: str | Path | None = None,
         max_material_bytes: int = 20 * 1024 * 1024,
+        figures_cache_seconds: float | None = None,
     ) -> None:
         self.sa_engine = sa_engine or db.make_engine(database_url)
         self.timezone = timezone or os.environ.get("XIAONENG_TIMEZONE", "Asia/Shanghai")
@@ -142,6 +146,9 @@ class Engine:
         if isinstance(max_material_bytes, bool) or max_material_bytes <= 0:
             raise InvalidInputError("max_material_bytes must be a number of bytes > 0")
         self.max_material_bytes = max_material_bytes
+        if figures_cache_seconds is None:
+            figures_cache_seconds = float(os.environ.get("XIAONENG_FIGURES_CACHE_SECONDS", "60"))
+        self.figures_cache = metrics.FiguresCache(figures_cache_seconds)
         if create_schema:
             self.init_db()
 
@@ -965,9 +972,14 @@ class Engine:
     ) -> list[metrics.DepartmentFigures]:
         """Per-department figures for the local dates ``start``..``end`` (inclusive)."""
         since, until = metrics.period_bounds(start, end, self.timezone)
-        with self.runtime.call(readonly=True) as call:
-            until = _up_to_now(since, until, call.now)
-            return metrics.department_figures(call.conn, since, until, department)
+
+        def compute() -> list[metrics.DepartmentFigures]:
+            with self.runtime.call(readonly=True) as call:
+                upto = _up_to_now(since, until, call.now)
+                return metrics.department_figures(call.conn, since, upto, department)
+
+        key = ("departments", start, end, department)
+        return list(self.figures_cache.get(key, self.clock.now(), compute))
 
     def person_figures(
         self,
@@ -979,9 +991,14 @@ class Engine:
     ) -> list[metrics.PersonFigures]:
         """Per-person figures for the local dates ``start``..``end`` (inclusive)."""
         since, until = metrics.period_bounds(start, end, self.timezone)
-        with self.runtime.call(readonly=True) as call:
-            until = _up_to_now(since, until, call.now)
-            return metrics.person_figures(call.conn, since, until, department, person)
+
+        def compute() -> list[metrics.PersonFigures]:
+            with self.runtime.call(readonly=True) as call:
+                upto = _up_to_now(since, until, call.now)
+                return metrics.person_figures(call.conn, since, upto, department, person)
+
+        key = ("people", start, end, department, person)
+        return list(self.figures_cache.get(key, self.clock.now(), compute))
 
     # -- the supervision dashboard (电子监察) -------------------------------------------------
 
@@ -1018,28 +1035,39 @@ class Engine:
         """Overdue steps of the local dates ``start``..``end`` per process step (process,
         element, name), the most first; counted as the metrics count them."""
         since, until = metrics.period_bounds(start, end, self.timezone)
-        with self.runtime.call(readonly=True) as call:
-            until = _up_to_now(since, until, call.now)
-            return overdue_steps_by_step(call.conn, since, until, department, limit)
+
+        def compute() -> list[StepOverdueCountView]:
+            with self.runtime.call(readonly=True) as call:
+                upto = _up_to_now(since, until, call.now)
+                return overdue_steps_by_step(call.conn, since, upto, department, limit)
+
+        key = ("steps", start, end, department, limit)
+        return list(self.figures_cache.get(key, self.clock.now(), compute))
 
     def weekly_figures(
         self, *, weeks: int = 8, until: date | None = None, department: str | None = None
     ) -> list[WeekFigures]:
         """Per-department figures of each of the ``weeks`` weeks (Monday to Sunday) up to
         the week of ``until`` (default: today), oldest first: one statement a week."""
-        with self.runtime.call(readonly=True) as call:
-            last = until or call.now.astimezone(ZoneInfo(self.timezone)).date()
-            found = []
-            for monday in week_starts(last, weeks):
-                sunday = monday + timedelta(days=6)
-                since, end = metrics.period_bounds(monday, sunday, self.timezone)
-                if since > call.now:
-                    figures: list[metrics.DepartmentFigures] = []
-                else:
-                    end = _up_to_now(since, end, call.now)
-                    figures = metrics.department_figures(call.conn, since, end, department)
-                found.append(WeekFigures(monday, sunday, tuple(figures)))
-            return found
+        now = self.clock.now()
+        last = until or now.astimezone(ZoneInfo(self.timezone)).date()
+
+        def compute() -> list[WeekFigures]:
+            with self.runtime.call(readonly=True) as call:
+                found = []
+                for monday in week_starts(last, weeks):
+                    sunday = monday + timedelta(days=6)
+                    since, end = metrics.period_bounds(monday, sunday, self.timezone)
+                    if since > call.now:
+                        figures: list[metrics.DepartmentFigures] = []
+                    else:
+                        end = _up_to_now(since, end, call.now)
+                        figures = metrics.department_figures(call.conn, since, end, department)
+                    found.append(WeekFigures(monday, sunday, tuple(figures)))
+                return found
+
+        key = ("weeks", weeks, last, department)
+        return list(self.figures_cache.get(key, now, compute))
 
     # -- the applicant portal (网上办事) -----------------------------------------------------
 

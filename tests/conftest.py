@@ -114,6 +114,7 @@ def clock() -> FakeClock:
 
 def make_engine(url: str, clock: FakeClock | None = None, **kwargs: object) -> Engine:
     """An engine with the schema created and the demo organisation loaded."""
+    kwargs.setdefault("figures_cache_seconds", 0)  # figures fresh on every call
     engine = Engine(url, clock=clock, create_schema=True, **kwargs)  # type: ignore[arg-type]
     engine.load_organisation(DEMO_ORG)
     return engine

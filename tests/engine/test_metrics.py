@@ -8,19 +8,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from engine import Engine, InvalidInputError
+from engine.clock import FakeClock
 from engine.metrics import (
     DepartmentFigures,
+    FiguresCache,
     PersonFigures,
     department_figures,
     period_bounds,
     person_figures,
 )
 from engine.store.models import Case, Definition, FaultRecord, HumanTask
+from tests.conftest import GENERAL_PERMIT, TEST_ITEMS, make_engine
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = datetime(2026, 12, 1, tzinfo=UTC)
@@ -405,3 +409,36 @@ def test_figures_reject_naive_or_empty_periods(conn: sa.Connection) -> None:
         person_figures(conn, END, START)
     with pytest.raises(InvalidInputError):
         person_figures(conn, START, START)
+
+
+def test_figures_are_kept_for_the_cache_time_then_computed_again(
+    db_url: str, clock: FakeClock
+) -> None:
+    """With ``figures_cache_seconds`` a period's figures are computed once and reused until
+    they are that old on the engine's clock (the supervision pages ask again and again)."""
+    engine = make_engine(db_url, clock, figures_cache_seconds=60)
+    try:
+        engine.deploy(GENERAL_PERMIT)
+        engine.load_items([TEST_ITEMS])
+        today = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+        def received() -> int:
+            found = engine.department_figures(today, today, department="housing-permits")
+            return sum(f.received for f in found)
+
+        engine.start_case("general_permit", "GP-1", item="T-0101")
+        assert received() == 1
+        engine.start_case("general_permit", "GP-2", item="T-0101")
+        assert received() == 1  # kept: computed less than 60 s ago
+        everyone = engine.department_figures(today, today)  # another key: computed now
+        assert sum(f.received for f in everyone) == 2
+        clock.advance(seconds=61)
+        assert received() == 2
+    finally:
+        engine.dispose()
+
+
+def test_figures_cache_time_zero_computes_on_every_call(engine: Engine) -> None:
+    assert engine.figures_cache.seconds == 0  # the suite's engines (tests/conftest.py)
+    with pytest.raises(InvalidInputError, match="cache seconds"):
+        FiguresCache(-1)

@@ -522,3 +522,9 @@ def flagged() -> ResponseReturnValue:
         threshold=FLAG_THRESHOLD,
         names=_person_names(engine),
     )
+
+
+@bp.context_processor
+def _figures_age() -> dict[str, int]:
+    """How old the figures and charts may be (the engine keeps them that long)."""
+    return {"figures_age": round(get_engine().figures_cache.seconds)}
