@@ -1,40 +1,86 @@
-"""Web UI under load: officers working their inboxes on PostgreSQL behind gunicorn.
+"""Web UI under load: officers, supervisors and the public on PostgreSQL behind gunicorn.
 
 Creates its own PostgreSQL database (``xiaoneng_bench_web``; dropped at the end unless
-``--keep``), seeds it through the engine (the demo organisation plus bench officers, the
-process library ``bpmn/`` and its sample items, ``--cases`` ``general_permit`` cases over
-the last ``--days`` days, most of them completed, about ``--open`` of them waiting at a
-step, half of those already claimed by an officer), starts
-``gunicorn -w N 'webui:create_app()'`` on it, and lets ``--officers`` officers work at
-once: each logs in through the login form, then loops over
+``--keep``), seeds it (below: the demo organisation plus bench officers and supervisors,
+the process library ``bpmn/`` and its sample items, ``--cases`` ``general_permit`` cases
+over the last ``--days`` days, each with a query code), starts
+``gunicorn -w N 'webui:create_app()'`` on it, and runs the ``--scenario`` (``all``: the
+three below one after another on the same server, each with its own table):
+
+``officers`` (issue 5): ``--officers`` officers work at once; each logs in through the
+login form, then loops over
 
     GET /officer/inbox → (POST /officer/tasks/<id>/claim when nothing is held)
     → GET /officer/tasks/<id> → POST /officer/tasks/<id>/complete
 
-with ``--think`` seconds (mean, exponential) between two requests of one officer
-(``--think 0``: no pause, the server's saturation). Requests before every officer
-has logged in and during ``--warmup`` seconds after that are not counted. Prints
-p50/p95/p99/max latency per route, requests/s, the machine's load, and the targets of
-issue 5 (p95 ≤ 150 ms for the inbox and for completing a task) as met or missed; the
-exit code does not depend on them.
+Target: p95 ≤ 150 ms for the inbox and for completing a task.
+
+``supervision`` (issue 6): ``--supervisors`` supervisors of the supervision office log in
+and loop over the dashboard ``GET /supervision/`` → the figures of the last ``--days``
+days ``GET /supervision/figures?start=…&end=…`` → (one round in three) the charts of the
+same period ``GET /supervision/charts?start=…&end=…``; one request in four is filtered to
+one department (``&department=…``), as a supervisor looking closer would. Target: p95 ≤
+300 ms for the dashboard and the figures (the charts are measured, without a target).
+
+``progress`` (issue 6): ``--public`` members of the public query cases without logging in
+(办件进度查询). Each visit opens the empty form ``GET /portal/progress``, then queries a
+case with its number and query code ``GET /portal/progress?case=…&code=…`` (one visit in
+ten mistypes the code first: the 404 answer is the right one there), and one visit in
+three reloads the answer. Half the queried cases are still open, half ended. The query is
+rate-limited per client address (``PROGRESS_RATE_LIMIT`` of ``webui/config.py``, 30 per
+minute): the bench leaves that limit as it is and gives every visit its own address, as
+members of the public have (``X-Forwarded-For``, with ``XIAONENG_TRUSTED_PROXIES=1`` as
+behind one reverse proxy), so that no visit comes near it; a 429 would count as an error.
+Target: p95 ≤ 50 ms for the query with the right code.
+
+Every answer other than the expected one counts as an error (officers: any 2xx/3xx but a
+claim another officer won first; supervisors and the public: 200, and 404 for a wrong
+code). ``--think`` seconds (mean, exponential) pass between two requests of one user
+(``--think 0``: no pause, the server's saturation). Requests before every user has logged
+in and during ``--warmup`` seconds after that are not counted. Each scenario prints
+p50/p95/p99/max latency per route, requests/s, the machine's load average and its targets
+as met or missed; the exit code does not depend on them.
 
 The officers are bench people added to the demo organisation: a fifth of them window
 officers (受理, 送达: claimable by all of them), the rest case officers (承办) spread over
-the five departments whose items ``general_permit`` handles. The client threads run on
-the same machine as gunicorn and PostgreSQL, and take their share of its cores.
+the five departments whose items ``general_permit`` handles. The supervisors are bench
+people too (``bs01`` …, role supervisor, department ``supervision``): one login each, as
+an office of that size would have, rather than 50 sessions of the demo's supervisor01.
+The client threads run on the same machine as gunicorn and PostgreSQL, and take their
+share of its cores.
 
-Seeding runs every case through ``Engine.start_case`` / ``claim`` / ``complete`` (real
-engine state, not rows written by SQL), in ``--seed-processes`` processes. It is slow:
-about 11 transactions a case, 5 to 10 cases/s on the 2-core machine with both
-processes, so the issue's 100,000 cases take about 3 to 5 hours; its time is printed
-apart from the figures. Seed once and measure several times with ``--keep`` and then
-``--reuse``.
+Seeding has three parts. First ``--template-cases`` cases (at most ``--cases``) go
+through the engine (``Engine.start_case`` / ``claim`` / ``complete``: real engine state)
+in ``--seed-processes`` processes: ``--open`` of them left waiting at a step (half of
+those already claimed by an officer): the cases the officers act on. ``--late`` of them
+are run late in one process, the clock passing their deadlines and the timers firing
+(cards, accountability records, notices; a supervisor reviews the records), and the
+timers due now are fired, as ``xiaoneng worker`` would have. The engine manages 5 to 10
+cases/s on the 2-core machine. Then, when ``--cases`` is larger, the ended engine cases
+are copied in SQL on the server (``bench/_bulk_copy.py``: new ids and keys ``WB-H…``,
+task ids rewritten, every row that refers to a case, timestamps moved by whole days
+within the last ``--days`` days) up to ``--cases``: several hundred cases/s. The copies
+are only read (history, metrics, supervision, progress); all open cases are engine
+cases. Last, every case without a query code (cases started with ``Engine.start_case``
+get none: only ``Engine.apply`` gives one) gets a random one in one ``UPDATE``. The
+issue's 100,000 cases take about 13 minutes; the time is printed apart from the figures,
+with the engine's department figures for the period as a check. Seed once and measure
+several times with ``--keep`` and then ``--reuse`` (which upgrades a kept database to the
+engine's newest schema, adds missing bench people and query codes).
+
+Options (``--help``): ``--scenario``, ``--cases``, ``--template-cases``, ``--days``,
+``--open``, ``--late``, ``--officers``, ``--supervisors``, ``--public``, ``--duration``,
+``--warmup``, ``--think``, ``--workers``, ``--threads``, ``--seed-processes``,
+``--server``, ``--database``, ``--quick``, ``--keep``, ``--reuse``, ``--seed-only``,
+``--drop-only``.
 
 Usage:
-    python bench/web_load.py                        # the issue's configuration
-    python bench/web_load.py --quick                # 300 cases, 10 officers, 20 s
+    python bench/web_load.py                        # issues 5 and 6: all three scenarios
+    python bench/web_load.py --quick                # 300 cases, 10 users each, 20 s each
+    python bench/web_load.py --quick --scenario progress
     python bench/web_load.py --cases 5000 --keep    # seed and keep the database
-    python bench/web_load.py --reuse --duration 60  # measure again on the kept data
+    python bench/web_load.py --seed-only            # seed 100,000 cases and keep them
+    python bench/web_load.py --reuse --scenario supervision  # measure on the kept data
     python bench/web_load.py --drop-only            # drop the kept database
 
 Needs gunicorn: ``pip install -e '.[production]'``.
@@ -45,6 +91,7 @@ from __future__ import annotations
 import argparse
 import html
 import http.client
+import itertools
 import os
 import random
 import re
@@ -60,9 +107,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -70,18 +119,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import _bulk_copy as bulk  # noqa: E402
 import _web_seed as seed  # noqa: E402
 
 from engine import Engine  # noqa: E402
+from engine.portal import QUERY_CODE_ALPHABET, QUERY_CODE_LENGTH  # noqa: E402
+from webui.config import DEFAULTS as WEB_DEFAULTS  # noqa: E402
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "xiaoneng_bench_web"
-TARGET_MS = 150.0
 CLAIM = "POST /officer/tasks/<id>/claim"
 #: Answers to a claim that lost the race for a task: held by another officer (403),
 #: already completed and gone from the person's view (404), changed meanwhile (409).
 LOST_RACE = (403, 404, 409)
-TARGET_ROUTES = ("GET /officer/inbox", "POST /officer/tasks/<id>/complete")
+#: The portal's limit on progress queries per client address (not set from the
+#: environment: the bench runs with it as it is).
+PROGRESS_RATE_LIMIT = str(WEB_DEFAULTS["PROGRESS_RATE_LIMIT"])
+#: Cases (number and query code) the public's progress queries pick from.
+PROGRESS_CASES = 5000
 
 
 # -- the database ------------------------------------------------------------------------
@@ -117,10 +172,14 @@ def analyze(server: str, name: str) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
+def plain_url(url: str) -> str:
+    """The SQLAlchemy URL as libpq takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 def counts(url: str) -> dict[str, int]:
     """Cases, their open tasks, and all tasks in the database."""
-    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(plain) as conn:
+    with psycopg.connect(plain_url(url)) as conn:
         queries = {
             "cases": "SELECT count(*) FROM cases",
             "completed cases": "SELECT count(*) FROM cases WHERE status = 'completed'",
@@ -137,15 +196,48 @@ def counts(url: str) -> dict[str, int]:
         return found
 
 
+def set_query_codes(url: str) -> int:
+    """Give every case without a query code a random one (cases started with
+    ``Engine.start_case`` get none), in one UPDATE; return how many."""
+    pick = (
+        f"substr('{QUERY_CODE_ALPHABET}', 1 + floor(random() * {len(QUERY_CODE_ALPHABET)})::int, 1)"
+    )
+    with psycopg.connect(plain_url(url)) as conn:
+        return conn.execute(
+            f"UPDATE cases SET query_code = {' || '.join([pick] * QUERY_CODE_LENGTH)} "
+            "WHERE query_code IS NULL"
+        ).rowcount
+
+
+def progress_cases(url: str, n: int) -> list[tuple[str, str, bool]]:
+    """(case number, query code, ended) of up to ``n`` random cases: half of them open
+    (when there are so many), the rest ended."""
+    with psycopg.connect(plain_url(url)) as conn:
+        sample = (
+            "SELECT business_key, query_code, ended_at IS NOT NULL FROM cases "
+            "WHERE query_code IS NOT NULL AND ended_at IS {} NULL ORDER BY random() LIMIT %s"
+        )
+        found = conn.execute(sample.format(""), (n // 2,)).fetchall()
+        found += conn.execute(sample.format("NOT"), (n - len(found),)).fetchall()
+    if not found:
+        raise SystemExit("no case with a query code to ask about")
+    return [(str(k), str(c), bool(e)) for k, c, e in found]
+
+
 def seed_database(args: argparse.Namespace, url: str, staff: seed.Staff) -> None:
-    started = time.perf_counter()
+    """Engine-seeded template cases (regular, then late ones), the timers due now, then
+    (``--cases`` above ``--template-cases``) the ended ones copied in SQL; ANALYZE."""
+    began = started = time.perf_counter()
     items = seed.set_up(url, staff)
     print(f"schema, organisation, bpmn/ and items in {time.perf_counter() - started:.1f} s")
+    engine_cases = min(args.cases, args.template_cases)
+    late = min(round(engine_cases * args.late), engine_cases)
+    now = datetime.now(UTC)
     jobs = list(
         seed.jobs(
             url,
-            args.cases,
-            now=datetime.now(UTC),
+            engine_cases - late,
+            now=now,
             days=args.days,
             open_fraction=args.open,
             held_fraction=0.5,
@@ -153,21 +245,74 @@ def seed_database(args: argparse.Namespace, url: str, staff: seed.Staff) -> None
             items=items,
         )
     )
-    print(f"seeding {args.cases} cases in {args.seed_processes} processes …")
+    print(
+        f"seeding {engine_cases - late} cases through the engine, {args.seed_processes} processes …"
+    )
     cases, _open, seconds = seed.run(jobs, args.seed_processes)
     print(f"seeded {cases} cases in {seconds:.0f} s ({cases / seconds:.1f} cases/s)")
+    if late:
+        started = time.perf_counter()
+        ended, reviewed = seed.seed_late_cases(
+            url, 0, late, now=now, days=args.days, staff=staff, items=items
+        )
+        print(
+            f"{late} late cases ({ended} ended, {reviewed} accountability records reviewed) "
+            f"in {time.perf_counter() - started:.0f} s"
+        )
+    started = time.perf_counter()
+    fired = seed.fire_until(url, datetime.now(UTC))
+    print(f"fired the {fired} timers due now in {time.perf_counter() - started:.0f} s")
+    if args.cases > engine_cases:
+        result = bulk.multiply(plain_url(url), args.cases, now=datetime.now(UTC), days=args.days)
+        print(
+            f"copied {result.templates} ended cases into {result.copies} more in "
+            f"{result.seconds:.0f} s ({result.copies / max(result.seconds, 1e-9):.0f} cases/s): "
+            + ", ".join(f"{table} {n}" for table, n in result.rows.items())
+        )
+    print(f"query codes given to {set_query_codes(url)} cases")
+    started = time.perf_counter()
     analyze(args.server, args.database)
+    print(f"VACUUM ANALYZE in {time.perf_counter() - started:.0f} s")
+    print(f"seeding took {time.perf_counter() - began:.0f} s in all")
 
 
-def ensure_staff(url: str, staff: seed.Staff) -> None:
-    """On a kept database: add the bench officers a larger ``--officers`` needs."""
+def print_figures(url: str, days: int) -> None:
+    """The engine's department figures for the last ``days`` days (a sanity check)."""
     engine = Engine(url)
     try:
+        today = datetime.now(ZoneInfo(engine.timezone)).date()
+        figures = engine.department_figures(today - timedelta(days=days - 1), today)
+    finally:
+        engine.dispose()
+    print(
+        f"department figures, last {days} days:\n"
+        f"  {'department':<18}{'received':>9}{'completed':>10}{'on time':>8}{'overdue':>8}"
+        f"{'open late':>10}{'avg wd':>7}{'faults':>7}{'steps':>7}{'late':>6}"
+    )
+    for f in figures:
+        avg = f"{f.avg_working_days:.1f}" if f.avg_working_days is not None else "-"
+        print(
+            f"  {f.department_id:<18}{f.received:>9}{f.completed:>10}{f.on_time:>8}"
+            f"{f.overdue:>8}{f.overdue_open:>10}{avg:>7}{f.confirmed_faults:>7}"
+            f"{f.steps_completed:>7}{f.steps_overdue:>6}"
+        )
+
+
+def prepare_reuse(args: argparse.Namespace, url: str, staff: seed.Staff) -> None:
+    """On a kept database: upgrade its schema to the engine's newest (Alembic), add the
+    bench people a larger ``--officers`` or ``--supervisors`` needs, and query codes to
+    the cases without one."""
+    engine = Engine(url, create_schema=True)
+    try:
         known = {p.id for p in engine.people()}
-        if not set(staff.load_officers()) <= known:
+        if not {*staff.load_officers(), *staff.supervisors} <= known:
             engine.load_organisation(seed.bench_organisation(staff))
     finally:
         engine.dispose()
+    coded = set_query_codes(url)
+    if coded:
+        print(f"query codes given to {coded} cases")
+        analyze(args.server, args.database)
 
 
 # -- the server ----------------------------------------------------------------------------
@@ -188,6 +333,8 @@ def gunicorn(url: str, workers: int, threads: int, port: int) -> Iterator[None]:
         "XIAONENG_SECRET_KEY": "bench-web-load-secret-key",
         "XIAONENG_LOGIN_RATE_LIMIT": "100000 per minute",
         "XIAONENG_SESSION_COOKIE_SECURE": "0",
+        # the public's client address from X-Forwarded-For (as behind one reverse proxy)
+        "XIAONENG_TRUSTED_PROXIES": "1",
     }
     command = [
         sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
@@ -229,11 +376,12 @@ def request(
     path: str,
     cookies: dict[str, str],
     form: dict[str, list[str]] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> tuple[int, str, http.client.HTTPMessage]:
     """One request on a fresh connection (gunicorn's sync workers close after each)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
-        headers = {"Accept-Language": "zh-CN"}
+        headers = {"Accept-Language": "zh-CN", **(extra or {})}
         if cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         body = None
@@ -352,15 +500,15 @@ class Stats:
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lost: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     statuses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    completed: int = 0
-    no_work: int = 0
+    counters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def add(self, route: str, seconds: float, status: int) -> None:
+    def add(self, route: str, seconds: float, status: int, expected: int | None) -> None:
+        """One answer; ``expected``: the one right status (None: any 2xx/3xx)."""
         if not self.measuring.is_set():
             return
         with self.lock:
             self.samples[route].append(seconds * 1000)
-            if 200 <= status < 400:
+            if status == expected or (expected is None and 200 <= status < 400):
                 return
             if route == CLAIM and status in LOST_RACE:
                 self.lost[route] += 1  # another officer claimed it first: the page says so
@@ -368,28 +516,40 @@ class Stats:
                 self.errors[route] += 1
             self.statuses[f"{route} {status}"] += 1
 
+    def count(self, what: str) -> None:
+        if self.measuring.is_set():
+            with self.lock:
+                self.counters[what] += 1
 
-class Officer(threading.Thread):
-    """One officer: log in, then inbox → (claim) → task → complete, until told to stop."""
+
+class User(threading.Thread):
+    """One user of the web UI: :meth:`log_in`, then :meth:`one_round` until told to stop."""
 
     def __init__(
-        self, person: str, port: int, think: float, stats: Stats, stop: threading.Event
+        self, name: str, port: int, think: float, stats: Stats, stop: threading.Event
     ) -> None:
-        super().__init__(name=person, daemon=True)
-        self.person, self.port, self.think, self.stats, self.stop = person, port, think, stats, stop
+        super().__init__(name=name, daemon=True)
+        self.person, self.port, self.think, self.stats, self.stop = name, port, think, stats, stop
         self.cookies: dict[str, str] = {}
-        self.rng = random.Random(person)
+        self.headers: dict[str, str] = {}
+        self.rng = random.Random(name)
         self.failure: str | None = None
         self.logged_in = threading.Event()
 
     def call(
-        self, route: str, method: str, path: str, form: dict[str, list[str]] | None = None
+        self,
+        route: str,
+        method: str,
+        path: str,
+        form: dict[str, list[str]] | None = None,
+        *,
+        expected: int | None = None,
     ) -> tuple[int, str, http.client.HTTPMessage]:
         if self.think > 0:
             self.stop.wait(self.rng.expovariate(1 / self.think))
         started = time.perf_counter()
-        status, text, headers = request(method, self.port, path, self.cookies, form)
-        self.stats.add(route, time.perf_counter() - started, status)
+        status, text, headers = request(method, self.port, path, self.cookies, form, self.headers)
+        self.stats.add(route, time.perf_counter() - started, status, expected)
         return status, text, headers
 
     def run(self) -> None:
@@ -397,11 +557,21 @@ class Officer(threading.Thread):
             self.log_in()
             self.logged_in.set()
             while not self.stop.is_set():
-                self.one_task()
-        except Exception as exc:  # the report says which officer stopped and why
+                self.one_round()
+        except Exception as exc:  # the report says which user stopped and why
             self.failure = f"{type(exc).__name__}: {exc}"
             self.logged_in.set()
             raise
+
+    def log_in(self) -> None:
+        """Nothing to do for a visitor."""
+
+    def one_round(self) -> None:
+        raise NotImplementedError
+
+
+class Staffer(User):
+    """Someone who logs in through the login form with the bench password."""
 
     def log_in(self) -> None:
         _s, page, _h = self.call("GET /login", "GET", "/login")
@@ -414,7 +584,11 @@ class Officer(threading.Thread):
         if status != 302:
             raise RuntimeError(f"login of {self.person} answered {status}")
 
-    def one_task(self) -> None:
+
+class Officer(Staffer):
+    """An officer: inbox → (claim) → task → complete."""
+
+    def one_round(self) -> None:
         status, page, _h = self.call("GET /officer/inbox", "GET", "/officer/inbox")
         if status != 200:
             return
@@ -426,9 +600,7 @@ class Officer(threading.Thread):
             claimable = _CLAIM.findall(claim_part)
             token = _CSRF.search(claim_part)
             if not claimable or token is None:
-                if self.stats.measuring.is_set():
-                    with self.stats.lock:
-                        self.stats.no_work += 1
+                self.stats.count("inbox loads with nothing to do")
                 self.stop.wait(1.0)
                 return
             task_id = self.rng.choice(claimable)
@@ -445,9 +617,119 @@ class Officer(threading.Thread):
         status, _page, _h = self.call(
             "POST /officer/tasks/<id>/complete", "POST", path + "/complete", data
         )
-        if status == 302 and self.stats.measuring.is_set():
-            with self.stats.lock:
-                self.stats.completed += 1
+        if status == 302:
+            self.stats.count("tasks completed")
+
+
+#: Supervision: the share of rounds that open the charts too, and of requests filtered
+#: to one department.
+CHARTS_SHARE = 1 / 3
+DEPARTMENT_SHARE = 1 / 4
+DASHBOARD = "GET /supervision/"
+FIGURES = "GET /supervision/figures?start&end"
+CHARTS = "GET /supervision/charts?start&end"
+
+
+class Supervisor(Staffer):
+    """A supervisor: dashboard → a month's figures → (now and then) the charts."""
+
+    period: ClassVar[dict[str, str]] = {}  # set by prepare()
+
+    def department(self) -> dict[str, str]:
+        if self.rng.random() < DEPARTMENT_SHARE:
+            return {"department": self.rng.choice(seed.DEPARTMENTS)}
+        return {}
+
+    def one_round(self) -> None:
+        query = urllib.parse.urlencode(self.department())
+        self.call(DASHBOARD, "GET", "/supervision/" + (f"?{query}" if query else ""), expected=200)
+        query = urllib.parse.urlencode({**self.period, **self.department()})
+        self.call(FIGURES, "GET", f"/supervision/figures?{query}", expected=200)
+        if self.rng.random() < CHARTS_SHARE:
+            query = urllib.parse.urlencode({**self.period, **self.department()})
+            self.call(CHARTS, "GET", f"/supervision/charts?{query}", expected=200)
+        self.stats.count("rounds")
+
+
+#: The public: the share of visits that mistype the code first, and that reload.
+WRONG_SHARE = 0.1
+RELOAD_SHARE = 1 / 3
+FORM = "GET /portal/progress (empty form)"
+QUERY = "GET /portal/progress?case&code"
+WRONG = "GET /portal/progress?case&code (wrong)"
+_VISITS = itertools.count(1)
+
+
+def visitor_address(n: int) -> str:
+    """The client address of the ``n``-th visit (10.0.0.1 …)."""
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+def mistyped(code: str, rng: random.Random) -> str:
+    """``code`` with one character changed."""
+    at = rng.randrange(len(code))
+    other = rng.choice([c for c in QUERY_CODE_ALPHABET if c != code[at]])
+    return code[:at] + other + code[at + 1 :]
+
+
+class Visitor(User):
+    """Members of the public, one visit after another, each from its own address: the
+    empty form, (a mistyped code,) the case's progress, (a reload)."""
+
+    cases: ClassVar[list[tuple[str, str, bool]]] = []  # set by prepare()
+
+    def one_round(self) -> None:
+        self.headers = {"X-Forwarded-For": visitor_address(next(_VISITS))}
+        self.call(FORM, "GET", "/portal/progress", expected=200)
+        key, code, _ended = self.rng.choice(self.cases)
+        if self.rng.random() < WRONG_SHARE:
+            query = urllib.parse.urlencode({"case": key, "code": mistyped(code, self.rng)})
+            self.call(WRONG, "GET", f"/portal/progress?{query}", expected=404)
+        query = urllib.parse.urlencode({"case": key, "code": code})
+        status, page, _h = self.call(QUERY, "GET", f"/portal/progress?{query}", expected=200)
+        if status == 200 and key not in page:
+            raise RuntimeError(f"the progress page of {key} does not name the case")
+        if self.rng.random() < RELOAD_SHARE:
+            self.call(QUERY, "GET", f"/portal/progress?{query}", expected=200)
+        self.stats.count("visits")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A kind of user under load, the routes to report and their p95 targets (ms)."""
+
+    name: str
+    user: type[User]
+    who: str
+    routes: tuple[str, ...]
+    targets: dict[str, float]
+
+
+SCENARIOS = {
+    "officers": Scenario(
+        "officers",
+        Officer,
+        "officers",
+        (
+            "POST /login",
+            "GET /officer/inbox",
+            CLAIM,
+            "GET /officer/tasks/<id>",
+            "POST /officer/tasks/<id>/complete",
+        ),
+        {"GET /officer/inbox": 150.0, "POST /officer/tasks/<id>/complete": 150.0},
+    ),
+    "supervision": Scenario(
+        "supervision",
+        Supervisor,
+        "supervisors",
+        ("POST /login", DASHBOARD, FIGURES, CHARTS),
+        {DASHBOARD: 300.0, FIGURES: 300.0},
+    ),
+    "progress": Scenario(
+        "progress", Visitor, "members of the public", (FORM, QUERY, WRONG), {QUERY: 50.0}
+    ),
+}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -457,16 +739,12 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(ordered, n=1000, method="inclusive")[int(q * 10) - 1]
 
 
-def report(stats: Stats, seconds: float) -> None:
-    routes = [
-        "POST /login",
-        "GET /officer/inbox",
-        CLAIM,
-        "GET /officer/tasks/<id>",
-        "POST /officer/tasks/<id>/complete",
-    ]
+def report(scenario: Scenario, stats: Stats, seconds: float) -> list[str]:
+    """Print the scenario's table; return its targets' verdicts."""
+    routes = [*scenario.routes, *sorted(set(stats.samples) - set(scenario.routes))]
+    width = max(36, *(len(r) + 2 for r in routes))
     print(
-        f"\n{'route':<36}{'count':>7}{'errors':>7}{'lost':>6}{'p50 ms':>9}{'p95 ms':>9}"
+        f"\n{'route':<{width}}{'count':>7}{'errors':>7}{'lost':>6}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'p99 ms':>9}{'max ms':>9}{'req/s':>8}"
     )
     total = 0
@@ -474,68 +752,117 @@ def report(stats: Stats, seconds: float) -> None:
         values = stats.samples.get(route, [])
         total += len(values)
         if not values:
-            print(f"{route:<36}{0:>7}")
+            print(f"{route:<{width}}{0:>7}")
             continue
         print(
-            f"{route:<36}{len(values):>7}{stats.errors.get(route, 0):>7}"
+            f"{route:<{width}}{len(values):>7}{stats.errors.get(route, 0):>7}"
             f"{stats.lost.get(route, 0):>6}"
             f"{percentile(values, 50):>9.0f}{percentile(values, 95):>9.0f}"
             f"{percentile(values, 99):>9.0f}{max(values):>9.0f}{len(values) / seconds:>8.1f}"
         )
     errors = sum(stats.errors.values())
     print(
-        f"{'all':<36}{total:>7}{errors:>7}{sum(stats.lost.values()):>6}{'':>36}"
+        f"{'all':<{width}}{total:>7}{errors:>7}{sum(stats.lost.values()):>6}{'':>36}"
         f"{total / seconds:>8.1f}"
-        f"\ntasks completed: {stats.completed} ({stats.completed / seconds:.1f}/s); "
-        f"inbox loads with nothing to do: {stats.no_work}"
     )
+    if stats.counters:
+        print(
+            "; ".join(
+                f"{what}: {n} ({n / seconds:.1f}/s)" for what, n in sorted(stats.counters.items())
+            )
+        )
     for what, n in sorted(stats.statuses.items()):
-        print(f"  non-2xx/3xx: {what}: {n}")
-    print("  (errors: other non-2xx/3xx answers; lost: a claim another officer won first)")
-    for route in TARGET_ROUTES:
+        print(f"  unexpected answer: {what}: {n}")
+    print("  (errors: answers other than the expected one; lost: a claim another officer won)")
+    verdicts = []
+    for route, target in scenario.targets.items():
         values = stats.samples.get(route, [])
         if not values:
-            print(f"target p95 <= {TARGET_MS:.0f} ms for {route}: no samples")
-            continue
-        p95 = percentile(values, 95)
-        verdict = "met" if p95 <= TARGET_MS else "MISSED"
-        print(f"target p95 <= {TARGET_MS:.0f} ms for {route}: {verdict} ({p95:.0f} ms)")
+            verdict = f"target p95 <= {target:.0f} ms for {route}: no samples"
+        else:
+            p95 = percentile(values, 95)
+            met = "met" if p95 <= target else "MISSED"
+            verdict = f"target p95 <= {target:.0f} ms for {route}: {met} ({p95:.0f} ms)"
+        print(verdict)
+        verdicts.append(verdict)
+    return verdicts
 
 
-def load(args: argparse.Namespace, port: int, officers: list[str]) -> None:
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run_scenario(
+    scenario: Scenario, args: argparse.Namespace, port: int, names: list[str]
+) -> list[str]:
+    """Let ``names`` users of the scenario work at once; print the table; return the
+    targets' verdicts (with the load average)."""
     stats = Stats()
     stop = threading.Event()
-    crew = [Officer(p, port, args.think, stats, stop) for p in officers]
+    crew = [scenario.user(name, port, args.think, stats, stop) for name in names]
     print(
-        f"{len(crew)} officers, think time {args.think:g} s (mean), warm-up {args.warmup:g} s "
-        "after the last login, "
-        f"measured {args.duration:g} s"
+        f"\n== scenario {scenario.name}: {len(crew)} {scenario.who}, think time {args.think:g} s "
+        f"(mean), warm-up {args.warmup:g} s after the last login, measured {args.duration:g} s"
     )
     started = time.perf_counter()
-    for officer in crew:
-        officer.start()
-    for officer in crew:  # logins hash passwords: not part of the officers' work
-        officer.logged_in.wait(timeout=300)
-    print(f"all logged in after {time.perf_counter() - started:.1f} s; warm-up follows")
+    for user in crew:
+        user.start()
+    for user in crew:  # logins hash passwords: not part of the users' work
+        user.logged_in.wait(timeout=300)
+    print(f"all {scenario.who} ready after {time.perf_counter() - started:.1f} s; warm-up follows")
     time.sleep(args.warmup)
     stats.measuring.set()
-    load_before = os.getloadavg()
+    load_before = load_average()
     started = time.perf_counter()
     time.sleep(args.duration)
     stats.measuring.clear()
     seconds = time.perf_counter() - started
-    load_after = os.getloadavg()
+    load_after = load_average()
     stop.set()
-    for officer in crew:
-        officer.join(timeout=130)
-    report(stats, seconds)
-    failed = [f"{o.person}: {o.failure}" for o in crew if o.failure]
+    for user in crew:
+        user.join(timeout=130)
+    verdicts = report(scenario, stats, seconds)
+    failed = [f"{u.person}: {u.failure}" for u in crew if u.failure]
     if failed:
-        print(f"officers that stopped on an error ({len(failed)}):", *failed[:5], sep="\n  ")
-    print(
-        f"load average (1, 5, 15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}, "
-        f"after: {' '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores"
+        print(f"users that stopped on an error ({len(failed)}):", *failed[:5], sep="\n  ")
+    machine = (
+        f"load average (1, 5, 15 min) before: {load_before}, after: {load_after} "
+        f"on {os.cpu_count()} cores"
     )
+    print(machine)
+    return [f"{scenario.name}: {v}" for v in verdicts] + [f"{scenario.name}: {machine}"]
+
+
+def users(scenario: str, args: argparse.Namespace, staff: seed.Staff) -> list[str]:
+    if scenario == "officers":
+        return staff.load_officers()
+    if scenario == "supervision":
+        return list(staff.supervisors)
+    return [f"visitor{n:02d}" for n in range(1, args.public + 1)]
+
+
+def prepare(scenarios: list[str], args: argparse.Namespace, url: str) -> None:
+    """What the users need beyond the seeded cases: the supervisors' period, the cases
+    (and their codes) the public asks about."""
+    engine = Engine(url)
+    try:
+        zone = ZoneInfo(engine.timezone)
+    finally:
+        engine.dispose()
+    today = datetime.now(zone).date()
+    start = today - timedelta(days=args.days - 1)
+    Supervisor.period = {"start": start.isoformat(), "end": today.isoformat()}
+    if "supervision" in scenarios:
+        print(f"supervision period: {start} to {today}")
+    if "progress" in scenarios:
+        Visitor.cases = progress_cases(url, PROGRESS_CASES)
+        open_ = sum(1 for _k, _c, ended in Visitor.cases if not ended)
+        print(
+            f"the public asks about {len(Visitor.cases)} random cases ({open_} open); "
+            f"progress rate limit {PROGRESS_RATE_LIMIT} per address, unchanged: every visit "
+            "from its own address (X-Forwarded-For, XIAONENG_TRUSTED_PROXIES=1), at most "
+            "3 queries each"
+        )
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -548,54 +875,96 @@ def main() -> None:
         epilog="\n".join((__doc__ or "").splitlines()[1:]),
     )
     cores = os.cpu_count() or 1
+    parser.add_argument(
+        "--scenario",
+        choices=(*SCENARIOS, "all"),
+        default="all",
+        help="who is under load (all: officers, supervision, progress one after another)",
+    )
     parser.add_argument("--cases", type=int, default=100_000, help="cases to seed")
+    parser.add_argument(
+        "--template-cases",
+        type=int,
+        default=1500,
+        help="cases seeded through the engine; the ended ones are copied in SQL up to --cases",
+    )
     parser.add_argument("--days", type=int, default=30, help="history the cases span")
-    parser.add_argument("--open", type=float, default=0.2, help="share of cases still open")
+    parser.add_argument(
+        "--open", type=float, default=0.5, help="share of the engine-seeded cases still open"
+    )
+    parser.add_argument(
+        "--late",
+        type=float,
+        default=0.05,
+        help="share of the engine-seeded cases run late with their timers fired",
+    )
     parser.add_argument("--officers", type=int, default=50, help="officers working at once")
+    parser.add_argument("--supervisors", type=int, default=50, help="supervisors working at once")
+    parser.add_argument(
+        "--public", type=int, default=50, help="members of the public querying at once"
+    )
     parser.add_argument("--duration", type=float, default=120, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=15, help="seconds not counted")
     parser.add_argument(
-        "--think", type=float, default=3.0, help="mean pause (s) between an officer's requests"
+        "--think", type=float, default=3.0, help="mean pause (s) between a user's requests"
     )
     parser.add_argument("--workers", type=int, default=2 * cores + 1, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--seed-processes", type=int, default=cores, help="seeding processes")
     parser.add_argument("--server", default=SERVER, help="PostgreSQL server (no database)")
     parser.add_argument("--database", default=DATABASE, help="the database it creates")
-    parser.add_argument("--quick", action="store_true", help="300 cases, 10 officers, 20 s")
+    parser.add_argument(
+        "--quick", action="store_true", help="300 cases, 10 users of each kind, 20 s each"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure on a kept database")
     parser.add_argument("--seed-only", action="store_true", help="seed, keep, do not measure")
     parser.add_argument("--drop-only", action="store_true", help="drop a kept database")
     if "--quick" in sys.argv[1:]:  # smaller defaults; options given still count
-        parser.set_defaults(cases=300, officers=10, duration=20, warmup=5)
+        parser.set_defaults(
+            cases=300, officers=10, supervisors=10, public=10, duration=20, warmup=5
+        )
     args = parser.parse_args()
+    if args.cases < 1 or args.template_cases < 1 or args.days < 1:
+        parser.error("--cases, --template-cases and --days must be at least 1")
+    if min(args.officers, args.supervisors, args.public) < 1:
+        parser.error("--officers, --supervisors and --public must be at least 1")
+    for name in ("open", "late"):
+        if not 0 <= getattr(args, name) <= 1:
+            parser.error(f"--{name} is a share: between 0 and 1")
     if args.seed_only:
         args.keep = True
+    scenarios = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
 
     url = database_url(args.server, args.database)
     if args.drop_only:
         drop_database(args.server, args.database)
         print(f"dropped {args.database}")
         return
-    staff = seed.staff_for(args.officers)
+    staff = seed.staff_for(args.officers, args.supervisors)
     if args.reuse:
         if not database_exists(args.server, args.database):
             raise SystemExit(f"no database {args.database} to reuse: seed one with --keep")
-        ensure_staff(url, staff)
+        prepare_reuse(args, url, staff)
     else:
         create_database(args.server, args.database)
     try:
         if not args.reuse:
             seed_database(args, url, staff)
         print("data:", ", ".join(f"{k} {v}" for k, v in counts(url).items()))
+        print_figures(url, args.days)
         if args.seed_only:
             return
+        prepare(scenarios, args, url)
         port = free_port()
         print(f"gunicorn workers: {args.workers} × {args.threads} thread(s), {cores} cores")
+        verdicts: list[str] = []
         with gunicorn(url, args.workers, args.threads, port):
-            load(args, port, staff.load_officers())
-        print("data after:", ", ".join(f"{k} {v}" for k, v in counts(url).items()))
+            for name in scenarios:
+                verdicts += run_scenario(SCENARIOS[name], args, port, users(name, args, staff))
+        print("\ndata after:", ", ".join(f"{k} {v}" for k, v in counts(url).items()))
+        if len(scenarios) > 1:
+            print("targets:", *verdicts, sep="\n  ")
     finally:
         if args.keep or args.reuse:
             print(f"kept database {args.database} (drop it with --drop-only)")
