@@ -16,10 +16,16 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any
 
-from flask import session
+from flask import flash, redirect, session, url_for
+from flask_babel.speaklater import LazyString
+from werkzeug.wrappers import Response
+
+from engine import InvalidInputError
 
 SESSION_KEY = "once"
 KEEP = 20  # tokens kept per session (pages opened and not yet sent)
@@ -85,3 +91,48 @@ def guard(token: str) -> Iterator[None]:
         finally:
             with _lock:
                 _in_flight.pop(token, None)
+
+
+@dataclass(frozen=True)
+class Texts:
+    """What a form that starts a case says: done, sent again, invalid, token expired."""
+
+    done: str | LazyString
+    repeated: str | LazyString
+    invalid: str | LazyString
+    expired: str | LazyString
+
+
+def submit(
+    form: Any,
+    texts: Texts,
+    *,
+    start: Callable[[str | None], str],
+    refused: Callable[[InvalidInputError], str],
+    receipt_endpoint: str,
+) -> Response | tuple[str, int]:
+    """Run a case-starting form once (its ``submission`` field holds the token).
+
+    ``start(token)`` starts the case and returns its key; ``refused(exc)`` says why the
+    engine refused it. Returns the redirect to the receipt (after the first send, or
+    for a repeated one), else ``(problem, status)`` for showing the form again: 422
+    for errors, 409 for a token this session never got.
+    """
+    token = form.submission.data or None
+    with guard(token) if token else nullcontext():
+        prior = result(token)
+        if isinstance(prior, str):
+            flash(str(texts.repeated), "info")
+            return redirect(url_for(receipt_endpoint, key=prior))
+        if not form.validate():
+            return str(texts.invalid), 422
+        if prior is UNKNOWN:
+            return str(texts.expired), 409
+        try:
+            key = start(token)
+        except InvalidInputError as exc:
+            return refused(exc), 422
+        if token:
+            spend(token, key)
+        flash(str(texts.done), "success")
+        return redirect(url_for(receipt_endpoint, key=key))

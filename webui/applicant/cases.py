@@ -12,13 +12,14 @@ from typing import Any
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from engine import RATING_LEVELS, ConflictError, InvalidInputError, NotFoundError
 from webui import once
 from webui.applicant import applicant_required, bp, me, owned_case
 from webui.applicant.forms import ApplyForm, RatingForm, SupplementForm, materials_form
 from webui.applicant.intake import apply as start_application
-from webui.applicant.intake import one_submission, place_refusal, uploads_of
+from webui.applicant.intake import place_refusal, uploads_of
 from webui.downloads import send_material
 from webui.extensions import get_engine
 
@@ -28,6 +29,14 @@ log = logging.getLogger(__name__)
 def item_materials(item: Any) -> list[tuple[str, bool]]:
     """(name, required) of the item's materials."""
     return [(m.name, m.required) for m in item.materials]
+
+
+APPLY_TEXTS = once.Texts(
+    done=_l("申请已提交。请保存或打印收件回执，凭办件编号和查询码查询进度。"),
+    repeated=_l("此申请已经提交，无需重复提交。"),
+    invalid=_l("申请未提交：请按提示修改，并重新选择要上传的文件。"),
+    expired=_l("此申请表已失效（例如页面打开太久）。请重新选择文件后再提交。"),
+)
 
 
 @bp.route("/items/<item_code>/apply", methods=["GET", "POST"])
@@ -45,40 +54,28 @@ def apply(item_code: str) -> ResponseReturnValue:
     problem: str | None = None
     status = 200
     if form.is_submitted():
-        token = form.submission.data or None
-        with one_submission(token) as prior:
-            if isinstance(prior, str):
-                flash(_("此申请已经提交，无需重复提交。"), "info")
-                return redirect(url_for("applicant.receipt", key=prior))
-            if not form.validate():
-                status = 422
-                problem = _("申请未提交：请按提示修改，并重新选择要上传的文件。")
-            elif prior is once.UNKNOWN:
-                status = 409
-                problem = _("此申请表已失效（例如页面打开太久）。请重新选择文件后再提交。")
-            else:
-                try:
-                    receipt = start_application(
-                        engine,
-                        form,
-                        item.code,
-                        actor=f"applicant:{applicant.id}",
-                        applicant_id=applicant.id,
-                    )
-                except InvalidInputError as exc:
-                    status = 422
-                    problem = place_refusal(form, exc)
-                else:
-                    if token:
-                        once.spend(token, receipt.business_key)
-                    log.info(
-                        "online application %s by applicant %s", receipt.business_key, applicant.id
-                    )
-                    flash(
-                        _("申请已提交。请保存或打印收件回执，凭办件编号和查询码查询进度。"),
-                        "success",
-                    )
-                    return redirect(url_for("applicant.receipt", key=receipt.business_key))
+
+        def start(token: str | None) -> str:
+            receipt = start_application(
+                engine,
+                form,
+                item.code,
+                actor=f"applicant:{applicant.id}",
+                applicant_id=applicant.id,
+            )
+            log.info("online application %s by applicant %s", receipt.business_key, applicant.id)
+            return receipt.business_key
+
+        outcome = once.submit(
+            form,
+            APPLY_TEXTS,
+            start=start,
+            refused=lambda exc: place_refusal(form, exc),
+            receipt_endpoint="applicant.receipt",
+        )
+        if not isinstance(outcome, tuple):
+            return outcome
+        problem, status = outcome
     else:
         form.applicant_name.data = applicant.name
         form.applicant_kind.data = applicant.kind

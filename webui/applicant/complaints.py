@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
-from engine import InvalidInputError
 from webui import once
 from webui.applicant import applicant_required, bp, me
 from webui.applicant.forms import ComplaintForm
 from webui.applicant.guide import department_names
-from webui.applicant.intake import one_submission
 from webui.extensions import get_engine
 
 log = logging.getLogger(__name__)
+
+
+COMPLAINT_TEXTS = once.Texts(
+    done=_l("投诉已受理登记。请保存投诉编号和查询码，用于查询处理进度。"),
+    repeated=_l("此投诉已经提交，无需重复提交。"),
+    invalid=_l("投诉未提交：请按提示修改。"),
+    expired=_l("此投诉表已失效（例如页面打开太久）。请确认内容后再次提交。"),
+)
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
@@ -37,41 +44,32 @@ def new_complaint() -> ResponseReturnValue:
     problem: str | None = None
     status = 200
     if form.is_submitted():
-        token = form.submission.data or None
-        with one_submission(token) as prior:
-            if isinstance(prior, str):
-                flash(_("此投诉已经提交，无需重复提交。"), "info")
-                return redirect(url_for("applicant.receipt", key=prior))
-            if not form.validate():
-                status = 422
-                problem = _("投诉未提交：请按提示修改。")
-            elif prior is once.UNKNOWN:
-                status = 409
-                problem = _("此投诉表已失效（例如页面打开太久）。请确认内容后再次提交。")
-            else:
-                try:
-                    receipt = engine.file_complaint(
-                        applicant_id=applicant.id,
-                        complainant=(form.complainant.data or "").strip(),
-                        contact=(form.contact.data or "").strip(),
-                        content=(form.content.data or "").strip(),
-                        concerned_case=(form.concerned_case.data or "").strip() or None,
-                        department=form.department.data or None,
-                        person=(form.person.data or "").strip() or None,
-                        actor=f"applicant:{applicant.id}",
-                        submission=token,
-                    )
-                except InvalidInputError as exc:
-                    status = 422
-                    problem = _("投诉未提交：%(why)s", why=exc.message)
-                else:
-                    if token:
-                        once.spend(token, receipt.business_key)
-                    log.info("complaint %s by applicant %s", receipt.business_key, applicant.id)
-                    flash(
-                        _("投诉已受理登记。请保存投诉编号和查询码，用于查询处理进度。"), "success"
-                    )
-                    return redirect(url_for("applicant.receipt", key=receipt.business_key))
+
+        def start(token: str | None) -> str:
+            receipt = engine.file_complaint(
+                applicant_id=applicant.id,
+                complainant=(form.complainant.data or "").strip(),
+                contact=(form.contact.data or "").strip(),
+                content=(form.content.data or "").strip(),
+                concerned_case=(form.concerned_case.data or "").strip() or None,
+                department=form.department.data or None,
+                person=(form.person.data or "").strip() or None,
+                actor=f"applicant:{applicant.id}",
+                submission=token,
+            )
+            log.info("complaint %s by applicant %s", receipt.business_key, applicant.id)
+            return receipt.business_key
+
+        outcome = once.submit(
+            form,
+            COMPLAINT_TEXTS,
+            start=start,
+            refused=lambda exc: _("投诉未提交：%(why)s", why=exc.message),
+            receipt_endpoint="applicant.receipt",
+        )
+        if not isinstance(outcome, tuple):
+            return outcome
+        problem, status = outcome
     else:
         form.complainant.data = applicant.name
         form.contact.data = applicant.phone or ""

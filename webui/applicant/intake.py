@@ -5,14 +5,11 @@ files, or nothing; a refused file comes back as an error next to its input.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from flask_babel import gettext as _
 
 from engine import Engine, FormValidationError, InvalidInputError, ReceiptView, Upload
-from webui import once
 from webui.applicant.forms import ApplyForm, MaterialsForm
 
 
@@ -47,14 +44,6 @@ def place_refusal(form: MaterialsForm, exc: InvalidInputError) -> str:
         if shown and exc.message.startswith(f"{shown}:"):
             form[field_name].errors = [*form[field_name].errors, exc.message]
     return _("材料未被接受：%(why)s 请修改后重新提交，本次申请未保存。", why=exc.message)
-
-
-@contextmanager
-def one_submission(token: str | None) -> Iterator[str | once.Unknown | None]:
-    """Serialise requests carrying the same one-time token; yield what the token already
-    did (see ``webui.once.result``)."""
-    with once.guard(token) if token else nullcontext():
-        yield once.result(token)
 
 
 def apply(

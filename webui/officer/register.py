@@ -9,15 +9,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from engine import InvalidInputError, NotFoundError
+from engine import NotFoundError
 from webui import once
 from webui.applicant.forms import WindowRegisterForm, materials_form
 from webui.applicant.intake import apply as start_application
-from webui.applicant.intake import one_submission, place_refusal
+from webui.applicant.intake import place_refusal
 from webui.auth import OFFICER_GROUPS, current_person, has_group, roles_required
 from webui.downloads import send_material
 from webui.extensions import get_engine
@@ -37,6 +37,14 @@ def _window_context() -> dict[str, Any]:
     return {"may_register": has_group(current_person(), WINDOW_GROUPS)}
 
 
+REGISTER_TEXTS = once.Texts(
+    done=_l("已登记，请打印收件回执交申请人确认。"),
+    repeated=_l("此申请已经登记，无需重复登记。"),
+    invalid=_l("未登记：请按提示修改，并重新选择要上传的文件。"),
+    expired=_l("此登记表已失效。请重新选择文件后再提交。"),
+)
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @roles_required(*WINDOW_GROUPS)
 def register() -> ResponseReturnValue:
@@ -53,31 +61,22 @@ def register() -> ResponseReturnValue:
     problem: str | None = None
     status = 200
     if form.is_submitted():
-        token = form.submission.data or None
-        with one_submission(token) as prior:
-            if isinstance(prior, str):
-                flash(_("此申请已经登记，无需重复登记。"), "info")
-                return redirect(url_for("officer.receipt", key=prior))
-            if not form.validate():
-                status = 422
-                problem = _("未登记：请按提示修改，并重新选择要上传的文件。")
-            elif prior is once.UNKNOWN:
-                status = 409
-                problem = _("此登记表已失效。请重新选择文件后再提交。")
-            else:
-                try:
-                    receipt = start_application(
-                        engine, form, item.code, actor=me.id, applicant_id=None
-                    )
-                except InvalidInputError as exc:
-                    status = 422
-                    problem = place_refusal(form, exc)
-                else:
-                    if token:
-                        once.spend(token, receipt.business_key)
-                    log.info("window registration %s by %s", receipt.business_key, me.id)
-                    flash(_("已登记，请打印收件回执交申请人确认。"), "success")
-                    return redirect(url_for("officer.receipt", key=receipt.business_key))
+
+        def start(token: str | None) -> str:
+            receipt = start_application(engine, form, item.code, actor=me.id, applicant_id=None)
+            log.info("window registration %s by %s", receipt.business_key, me.id)
+            return receipt.business_key
+
+        outcome = once.submit(
+            form,
+            REGISTER_TEXTS,
+            start=start,
+            refused=lambda exc: place_refusal(form, exc),
+            receipt_endpoint="officer.receipt",
+        )
+        if not isinstance(outcome, tuple):
+            return outcome
+        problem, status = outcome
     form.submission.data = once.issue()
     return (
         render_template(
