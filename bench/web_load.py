@@ -908,8 +908,8 @@ def main() -> None:
     parser.add_argument(
         "--think", type=float, default=3.0, help="mean pause (s) between a user's requests"
     )
-    parser.add_argument("--workers", type=int, default=2 * cores + 1, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=cores, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--seed-processes", type=int, default=cores, help="seeding processes")
     parser.add_argument("--server", default=SERVER, help="PostgreSQL server (no database)")
     parser.add_argument("--database", default=DATABASE, help="the database it creates")

@@ -101,7 +101,7 @@ class Engine:
             else ``./materials``.
         max_material_bytes: the largest material file accepted.
         figures_cache_seconds: how long performance figures (绩效考评, the supervision
-            charts) of a period are kept; default ``XIAONENG_FIGURES_CACHE_SECONDS`` or 60
+            charts) of a period are kept; default ``XIAONENG_FIGURES_CACHE_SECONDS`` or 300
             (0: computed on every call).
     """
 
@@ -147,7 +147,7 @@ class Engine:
             raise InvalidInputError("max_material_bytes must be a number of bytes > 0")
         self.max_material_bytes = max_material_bytes
         if figures_cache_seconds is None:
-            figures_cache_seconds = float(os.environ.get("XIAONENG_FIGURES_CACHE_SECONDS", "60"))
+            figures_cache_seconds = float(os.environ.get("XIAONENG_FIGURES_CACHE_SECONDS", "300"))
         self.figures_cache = metrics.FiguresCache(figures_cache_seconds)
         if create_schema:
             self.init_db()

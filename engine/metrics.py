@@ -81,7 +81,7 @@ class FiguresCache:
 
     A month's department figures over 100,000 cases take about half a second of SQL, and
     a supervision office's dashboard asks for the same few periods again and again;
-    figures at most a minute old are what such a page shows anyway. Each process keeps
+    figures a few minutes old are what such a page shows anyway. Each process keeps
     its own entries (at most ``size``, the oldest dropped first).
     """
 

@@ -2,7 +2,7 @@
 
 ``create_app()`` builds the app on the engine's public API (``engine``). Production::
 
-    gunicorn -w 4 'webui:create_app()'      # plus `xiaoneng worker` processes
+    gunicorn -w 2 --threads 4 'webui:create_app()'      # plus `xiaoneng worker` processes
 
 Single process on SQLite (web + timer worker): ``xiaoneng serve`` (``webui.cli``).
 """

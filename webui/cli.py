@@ -23,7 +23,7 @@ SERVE_DESCRIPTION = (
     "Run the web UI and an embedded timer worker in this one process, on "
     "XIAONENG_DATABASE_URL (default: sqlite:///xiaoneng.db in the working directory). "
     "This is the embedded single-process mode, for trying Xiaoneng and for small "
-    "installations; it serves with waitress. Production: gunicorn -w 4 "
+    "installations; it serves with waitress. Production: gunicorn -w 2 --threads 4 "
     "'webui:create_app()' plus separate `xiaoneng worker` processes on PostgreSQL "
     "(see the README)."
 )
