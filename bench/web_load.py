@@ -71,8 +71,8 @@ engine's newest schema, adds missing bench people and query codes).
 Options (``--help``): ``--scenario``, ``--cases``, ``--template-cases``, ``--days``,
 ``--open``, ``--late``, ``--officers``, ``--supervisors``, ``--public``, ``--duration``,
 ``--warmup``, ``--think``, ``--workers``, ``--threads``, ``--seed-processes``,
-``--server``, ``--database``, ``--quick``, ``--keep``, ``--reuse``, ``--seed-only``,
-``--drop-only``.
+``--server``, ``--database``, ``--quick``, ``--keep``, ``--reuse``, ``--add-open``,
+``--seed-only``, ``--drop-only``.
 
 Usage:
     python bench/web_load.py                        # issues 5 and 6: all three scenarios
@@ -81,6 +81,7 @@ Usage:
     python bench/web_load.py --cases 5000 --keep    # seed and keep the database
     python bench/web_load.py --seed-only            # seed 100,000 cases and keep them
     python bench/web_load.py --reuse --scenario supervision  # measure on the kept data
+    python bench/web_load.py --reuse --add-open 800 --scenario officers  # fresh work first
     python bench/web_load.py --drop-only            # drop the kept database
 
 Needs gunicorn: ``pip install -e '.[production]'``.
@@ -309,10 +310,33 @@ def prepare_reuse(args: argparse.Namespace, url: str, staff: seed.Staff) -> None
             engine.load_organisation(seed.bench_organisation(staff))
     finally:
         engine.dispose()
+    if args.add_open:
+        add_open_cases(args, url, staff)
     coded = set_query_codes(url)
     if coded:
         print(f"query codes given to {coded} cases")
         analyze(args.server, args.database)
+
+
+def add_open_cases(args: argparse.Namespace, url: str, staff: seed.Staff) -> None:
+    """``--add-open N``: N more cases through the engine, all waiting at a step (half of
+    them claimed), started over the last two days: the officers' runs use up the work of
+    a kept database."""
+    with psycopg.connect(plain_url(url)) as conn:
+        row = conn.execute(
+            "SELECT max(substring(business_key from 4)::int) FROM cases"
+            " WHERE business_key ~ '^WB-[0-9]+$'"
+        ).fetchone()
+    first = (row[0] if row and row[0] is not None else -1) + 1
+    items = seed.set_up(url, staff)
+    jobs = list(
+        seed.jobs(
+            url, args.add_open, now=datetime.now(UTC), days=2, open_fraction=1.0,
+            held_fraction=0.5, staff=staff, items=items, first=first,
+        )
+    )  # fmt: skip
+    done, _, seconds = seed.run(jobs, args.seed_processes)
+    print(f"added {done} open cases through the engine in {seconds:.0f} s")
 
 
 # -- the server ----------------------------------------------------------------------------
@@ -918,6 +942,13 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure on a kept database")
+    parser.add_argument(
+        "--add-open",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --reuse: first run N more open cases through the engine (work for officers)",
+    )
     parser.add_argument("--seed-only", action="store_true", help="seed, keep, do not measure")
     parser.add_argument("--drop-only", action="store_true", help="drop a kept database")
     if "--quick" in sys.argv[1:]:  # smaller defaults; options given still count
