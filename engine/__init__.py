@@ -22,6 +22,7 @@ from engine.errors import (
     ScriptError,
     XiaonengError,
 )
+from engine.materials import EXTENSIONS as MATERIAL_EXTENSIONS
 from engine.metrics import DepartmentFigures, PersonFigures
 from engine.parsing import SourceFile
 from engine.supervision import ANSWER_REQUIRED as NOTICES_NEEDING_ANSWER
@@ -67,6 +68,7 @@ __all__ = [
     "DEMO_LOGINS",
     "FAULT_LEVELS",
     "FLAG_THRESHOLD",
+    "MATERIAL_EXTENSIONS",
     "NOTICES_NEEDING_ANSWER",
     "RATING_LEVELS",
     "AbsenceView",

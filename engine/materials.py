@@ -55,6 +55,8 @@ _KIND_EXTENSIONS = {
     "docx": (".docx",),
     "xlsx": (".xlsx",),
 }
+#: The file name extensions of the allowed types (forms offer these).
+EXTENSIONS = tuple(CONTENT_TYPES)
 ALLOWED = ", ".join(sorted({e.lstrip(".") for e in CONTENT_TYPES}))
 
 

@@ -40,13 +40,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from engine import RATING_LEVELS
+from engine import MATERIAL_EXTENSIONS, RATING_LEVELS
 from webui.extensions import get_engine
 
-#: File types the portal takes (the engine checks the content as well).
-EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".png", ".ofd", ".docx", ".xlsx")
-ACCEPT = ",".join(EXTENSIONS)
-DEFAULT_MAX_FILE = 20 * 1024 * 1024
+#: File types the forms take: the engine's (it checks the content as well).
+ACCEPT = ",".join(MATERIAL_EXTENSIONS)
 TEXT_MAX = 2000
 KINDS = [SelectChoice("person", _l("自然人")), SelectChoice("organisation", _l("法人或其他组织"))]
 
@@ -130,8 +128,7 @@ class ProgressQueryForm(FlaskForm):
 
 def max_file_bytes() -> int:
     """The engine's limit for one file."""
-    limit = getattr(get_engine(), "max_material_bytes", DEFAULT_MAX_FILE)
-    return limit if isinstance(limit, int) else DEFAULT_MAX_FILE
+    return get_engine().max_material_bytes
 
 
 def _size(upload: FileStorage) -> int:
@@ -150,7 +147,7 @@ def file_problem(upload: FileStorage | None) -> str | None:
         return None
     name = upload.filename[:100]
     suffix = PureWindowsPath(PurePosixPath(upload.filename).name).suffix.lower()
-    if suffix not in EXTENSIONS:
+    if suffix not in MATERIAL_EXTENSIONS:
         return _(
             "文件“%(name)s”的类型不受理：请上传 PDF、JPG、PNG、OFD、DOCX 或 XLSX 文件。",
             name=name,

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from engine import NotFoundError
 from webui import once
-from webui.applicant.forms import WindowRegisterForm, materials_form
+from webui.applicant.forms import ACCEPT, WindowRegisterForm, materials_form
 from webui.applicant.intake import apply as start_application
 from webui.applicant.intake import place_refusal
 from webui.auth import OFFICER_GROUPS, current_person, has_group, roles_required
@@ -80,7 +80,12 @@ def register() -> ResponseReturnValue:
     form.submission.data = once.issue()
     return (
         render_template(
-            "officer/register.html", items=items, item=item, form=form, problem=problem
+            "officer/register.html",
+            items=items,
+            item=item,
+            form=form,
+            problem=problem,
+            upload_accept=ACCEPT,
         ),
         status,
     )
